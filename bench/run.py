@@ -1,0 +1,158 @@
+"""dflow_nb's performance figures against the targets and the pydflow anchor (``make bench``).
+
+Prints one table: our number, pydflow's measured in the same run, the ratio (anchor / ours,
+so above 1 means faster than pydflow) and the target from DESIGN.md. Both sides compile with
+the same builder code (bench/compile.py) in fresh interpreters, so the ratios are like for like.
+
+    .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from anchor import compile_times, measure_anchor
+from importtime import import_time
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+class Row(NamedTuple):
+    """One line of the table; ``None`` means not measured (or failed, see the notes)."""
+
+    label: str
+    ours: float | None
+    anchor: float | None
+    target: float | None
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on: usable cores, CPU model and Python version."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"nproc": cores, "cpu": model, "python": platform.python_version()}
+
+
+def _attempt(what: str, notes: list[str], fn: Callable[[], Any]) -> Any:
+    """Run one measurement; a failure becomes a note instead of hiding the other numbers."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+        notes.append(f"{what}: {exc}")
+        return None
+
+
+def measure_ours(size: int, runs: int, repeat: int, notes: list[str]) -> dict[str, Any]:
+    """dflow_nb's import and compile times, each in fresh interpreters like the anchor's."""
+    return {
+        "import": _attempt("import dflow_nb", notes, lambda: import_time("dflow_nb", runs=runs)),
+        "runtime_import": _attempt(
+            "import dflow_nb.runtime", notes, lambda: import_time("dflow_nb.runtime", runs=runs)
+        ),
+        "compile": _attempt(
+            "compile dflow_nb",
+            notes,
+            lambda: compile_times(sys.executable, "dflow_nb", size, repeat),
+        ),
+    }
+
+
+def compile_errors(side: str, measured: dict[str, Any]) -> list[str]:
+    """Notes for workflow shapes that failed to build or compile (bench/compile.py's errors)."""
+    times = measured.get("compile") or {}
+    return [f"{side} {kind}: {t['error']}" for kind, t in times.items() if "error" in t]
+
+
+def rows(ours: dict[str, Any], anchor: dict[str, Any], size: int) -> list[Row]:
+    """Pair our figures with the anchor's; the compile target applies to ``to_dict`` alone."""
+
+    def pick(side: dict[str, Any], kind: str, phase: str) -> float | None:
+        times = side.get("compile") or {}
+        if "build" not in times.get(kind, {}):
+            return None
+        if phase == "total":
+            return times[kind]["build"] + times[kind]["compile"]
+        return times[kind][phase]
+
+    out = [
+        Row("import dflow_nb  (anchor: import dflow)", ours.get("import"), anchor.get("import"),
+            0.15),
+        Row("import dflow_nb.runtime  (anchor: dflow.python)", ours.get("runtime_import"),
+            anchor.get("runtime_import"), 0.05),
+    ]  # fmt: skip
+    for kind, what in (("dag", f"{size:,}-task DAG"), ("fanout", f"{size:,}-way fan-out")):
+        out.append(Row(f"{what}: to_dict()", pick(ours, kind, "compile"),
+                       pick(anchor, kind, "compile"), 1.0))  # fmt: skip
+        out.append(Row(f"{what}: build + to_dict()", pick(ours, kind, "total"),
+                       pick(anchor, kind, "total"), None))  # fmt: skip
+    return out
+
+
+def render(table: list[Row], info: dict[str, Any], notes: list[str]) -> str:
+    """Plain-text table: seconds, ratio anchor/ours, target and whether we meet it."""
+
+    def sec(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4f} s"
+
+    lines = [
+        "machine: {nproc} cores, {cpu}, Python {python}; anchor: pydflow {anchor}".format(**info),
+        f"{'measure':<48} {'dflow_nb':>11} {'pydflow':>11} {'ratio':>8} {'target':>9}  ok",
+    ]
+    for r in table:
+        ratio = f"{r.anchor / r.ours:.1f}x" if r.ours and r.anchor else "-"
+        target = f"< {r.target:g} s" if r.target else "-"
+        ok = "-" if r.target is None or r.ours is None else ("yes" if r.ours < r.target else "NO")
+        lines.append(
+            f"{r.label:<48} {sec(r.ours):>11} {sec(r.anchor):>11} {ratio:>8} {target:>9}  {ok}"
+        )
+    lines += [f"note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table, save it as JSON; exit 1 if a dflow_nb measurement failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000, help="steps/tasks to compile")
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per import")
+    parser.add_argument("--repeat", type=int, default=3, help="compile rounds (best is kept)")
+    parser.add_argument("--no-anchor", action="store_true", help="skip pydflow")
+    args = parser.parse_args(argv)
+
+    notes: list[str] = []
+    ours = measure_ours(args.size, args.runs, args.repeat, notes)
+    notes += compile_errors("dflow_nb", ours)
+    failed = len(notes) > 0
+    anchor: dict[str, Any] = {}
+    if not args.no_anchor:
+        anchor = (
+            _attempt(
+                "pydflow anchor", notes, lambda: measure_anchor(args.size, args.runs, args.repeat)
+            )
+            or {}
+        )
+        notes += compile_errors("pydflow", anchor)
+    info = machine() | {"anchor": anchor.get("version", "not measured")}
+    print(render(rows(ours, anchor, args.size), info, notes))
+    try:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps({"machine": info, "ours": ours, "anchor": anchor}, indent=1))
+    except OSError:
+        pass
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

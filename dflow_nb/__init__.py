@@ -1,0 +1,97 @@
+"""dflow_nb: dflow's scientific workflow model in Jupyter.
+
+``from dflow_nb import Workflow, Step, Steps, DAG, Task, ...`` works as ``from dflow import ...``
+does. Names are resolved lazily (PEP 562), so ``import dflow_nb`` costs almost nothing and the
+step runtime, which lives in this package, starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "config": "config",
+    "s3_config": "config",
+    "set_config": "config",
+    "set_s3_config": "config",
+    "Workflow": "workflow",
+    "Step": "step",
+    "Steps": "steps",
+    "DAG": "dag",
+    "Task": "dag",
+    "OPTemplate": "templates",
+    "ScriptOPTemplate": "templates",
+    "ShellOPTemplate": "templates",
+    "PythonScriptOPTemplate": "templates",
+    "ContainerOPTemplate": "templates",
+    "InputParameter": "io",
+    "InputArtifact": "io",
+    "OutputParameter": "io",
+    "OutputArtifact": "io",
+    "Inputs": "io",
+    "Outputs": "io",
+    "argo_range": "argo_vars",
+    "argo_sequence": "argo_vars",
+    "argo_len": "argo_vars",
+    "argo_enumerate": "argo_vars",
+    "if_expression": "argo_vars",
+    "ArgoVar": "argo_vars",
+    "Executor": "executor",
+    "ContainerExecutor": "executor",
+    "upload_artifact": "artifacts",
+    "download_artifact": "artifacts",
+    "S3Artifact": "artifacts",
+    "InvalidNameError": "names",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dflow_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .argo_vars import (
+        ArgoVar,
+        argo_enumerate,
+        argo_len,
+        argo_range,
+        argo_sequence,
+        if_expression,
+    )
+    from .artifacts import S3Artifact, download_artifact, upload_artifact
+    from .config import config, s3_config, set_config, set_s3_config
+    from .dag import DAG, Task
+    from .executor import ContainerExecutor, Executor
+    from .io import (
+        InputArtifact,
+        InputParameter,
+        Inputs,
+        OutputArtifact,
+        OutputParameter,
+        Outputs,
+    )
+    from .names import InvalidNameError
+    from .step import Step
+    from .steps import Steps
+    from .templates import (
+        ContainerOPTemplate,
+        OPTemplate,
+        PythonScriptOPTemplate,
+        ScriptOPTemplate,
+        ShellOPTemplate,
+    )
+    from .workflow import Workflow

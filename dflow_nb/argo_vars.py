@@ -1,0 +1,208 @@
+"""Argo variables and expressions: references to values that exist only while a workflow runs.
+
+A reference prints as Argo's template syntax (``{{steps.a.outputs.parameters.x}}``), so dflow
+idioms such as ``"%s < %s" % (p1, p2)`` keep working, and converts to expr-lang form
+(``steps['a'].outputs.parameters['x']``) inside ``{{=...}}`` expressions. Nothing here is ever
+evaluated in Python: the engines evaluate these strings with their own parsers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = [
+    "ArgoVar",
+    "ArgoSequence",
+    "argo_enumerate",
+    "argo_len",
+    "argo_range",
+    "argo_sequence",
+    "if_expression",
+    "to_expr",
+]
+
+_REF = re.compile(r"\{\{\s*([^{}=][^{}]*?)\s*\}\}")
+_BRACKETED = ("parameters", "artifacts")
+
+
+def ref_to_expr(ref: str) -> str:
+    """``steps.a-b.outputs.parameters.msg`` -> ``steps['a-b'].outputs.parameters['msg']``."""
+    parts = ref.split(".")
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        p = parts[i]
+        if p in ("steps", "tasks") and i + 1 < len(parts) and not out:
+            out.append(f"{p}[{parts[i + 1]!r}]")
+            i += 2
+            continue
+        if p in _BRACKETED and i + 1 < len(parts):
+            out.append(f"{p}[{'.'.join(parts[i + 1 :])!r}]")
+            break
+        out.append(p)
+        i += 1
+    return ".".join(out).replace(".[", "[")
+
+
+class ArgoVar:
+    """A value known only at run time: an Argo template reference or an ``=`` expression.
+
+    ``expr`` is the text inside the braces: ``steps.a.outputs.parameters.x`` for a reference,
+    ``=asInt(...) + 1`` for an expression.
+    """
+
+    def __init__(self, expr: str) -> None:
+        self.expr = expr
+
+    @property
+    def is_expression(self) -> bool:
+        return self.expr.startswith("=")
+
+    def __str__(self) -> str:
+        return "{{%s}}" % self.expr
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.expr!r})"
+
+    def to_expr(self) -> str:
+        """This value in expr-lang syntax, for use inside ``{{=...}}`` and ``valueFrom.expression``."""
+        if self.is_expression:
+            return self.expr[1:]
+        return ref_to_expr(self.expr)
+
+    def _num(self) -> str:
+        return self.to_expr() if self.is_expression else f"asFloat({self.to_expr()})"
+
+    def _cmp(self, op: str, other: Any) -> ArgoVar:
+        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
+        return ArgoVar(f"={self._num()} {op} {rhs}")
+
+    def __lt__(self, other: Any) -> ArgoVar:
+        return self._cmp("<", other)
+
+    def __le__(self, other: Any) -> ArgoVar:
+        return self._cmp("<=", other)
+
+    def __gt__(self, other: Any) -> ArgoVar:
+        return self._cmp(">", other)
+
+    def __ge__(self, other: Any) -> ArgoVar:
+        return self._cmp(">=", other)
+
+    def __add__(self, other: Any) -> ArgoVar:
+        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
+        return ArgoVar(f"={self._num()} + {rhs}")
+
+    def __sub__(self, other: Any) -> ArgoVar:
+        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
+        return ArgoVar(f"={self._num()} - {rhs}")
+
+
+def to_expr(value: Any) -> str:
+    """Any value as expr-lang source: references converted, literals quoted."""
+    if isinstance(value, ArgoVar):
+        return value.to_expr()
+    ref_expr = getattr(value, "argo_var", None)
+    if callable(ref_expr):
+        return ref_expr().to_expr()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        if "{{" in value:
+            return _REF.sub(lambda m: ref_to_expr(m.group(1)), value)
+        return json.dumps(value)
+    return json.dumps(value)
+
+
+def _int_expr(value: Any) -> str:
+    if isinstance(value, ArgoVar) and not value.is_expression:
+        return f"asInt({value.to_expr()})"
+    ref = getattr(value, "argo_var", None)
+    if callable(ref):
+        return _int_expr(ref())
+    return to_expr(value)
+
+
+def argo_range(*args: Any) -> ArgoVar:
+    """dflow's ``argo_range(end)`` / ``(start, end[, step])``: a JSON list of ints at run time."""
+    if not 1 <= len(args) <= 3:
+        raise TypeError(f"argo_range takes 1 to 3 arguments (end | start, end[, step]), got {args}")
+    start: Any = 0
+    step: Any = 1
+    if len(args) == 1:
+        end = args[0]
+    else:
+        start, end = args[0], args[1]
+        if len(args) == 3:
+            step = args[2]
+    return ArgoVar(
+        f"=toJson(sprig.untilStep({_int_expr(start)}, {_int_expr(end)}, {_int_expr(step)}))"
+    )
+
+
+def argo_len(param: Any) -> ArgoVar | int:
+    """dflow's ``argo_len``: the length of a list parameter (a number for a literal list)."""
+    if isinstance(param, (list, tuple)):
+        return len(param)
+    return ArgoVar(f"=len(sprig.fromJson({to_expr(param)}))")
+
+
+class ArgoSequence:
+    """The value of ``withSequence``: ``count`` or ``end``, with ``start`` and ``format``."""
+
+    def __init__(self, count: Any = None, start: Any = None, end: Any = None, format: Any = None):
+        if count is not None and end is not None:
+            raise ValueError(
+                "argo_sequence takes count= or end=, not both; e.g. argo_sequence(count=5)"
+            )
+        self.count, self.start, self.end, self.format = count, start, end, format
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("count", "start", "end", "format"):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            out[key] = v if isinstance(v, (int, str)) and not isinstance(v, bool) else str(v)
+        return out
+
+    def __repr__(self) -> str:
+        return f"ArgoSequence({self.to_dict()})"
+
+
+def argo_sequence(count: Any = None, start: Any = None, end: Any = None, format: Any = None) -> Any:
+    """dflow's ``argo_sequence``: a numeric sequence for ``Step(with_sequence=...)``."""
+    return ArgoSequence(count=count, start=start, end=end, format=format)
+
+
+def argo_enumerate(*args: Any, **kwargs: Any) -> ArgoVar:
+    """dflow's ``argo_enumerate``: zip lists into ``[{"order": i, name: list[i], ...}]``.
+
+    Positional lists are named ``arg0``, ``arg1``... Written with ``{ {`` spacing because Argo's
+    template scanner would end the expression at a literal double brace.
+    """
+    named = {f"arg{i}": a for i, a in enumerate(args)}
+    named.update(kwargs)
+    if not named:
+        raise TypeError("argo_enumerate needs at least one list, e.g. argo_enumerate(msgs=param)")
+
+    def as_list(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            return json.dumps(list(v))
+        return f"sprig.fromJson({to_expr(v)})"
+
+    first = as_list(next(iter(named.values())))
+    fields = ", ".join(f"{json.dumps(k)}: {as_list(v)}[#]" for k, v in named.items())
+    return ArgoVar(f'=toJson(map(sprig.until(len({first})), {{ {{"order": #, {fields}}} }}))')
+
+
+def if_expression(_if: Any, _then: Any, _else: Any) -> ArgoVar:
+    """dflow's ``if_expression``: a conditional value for outputs' ``value_from_expression``."""
+    return ArgoVar(f"=({to_expr(_if)}) ? ({to_expr(_then)}) : ({to_expr(_else)})")

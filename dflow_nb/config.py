@@ -1,0 +1,96 @@
+"""Global settings, read also from dflow's ``DFLOW_*`` environment variables.
+
+dflow keeps one global ``config`` and ``s3_config`` dict; ported code writes to them
+(``config["mode"] = "debug"``), so they stay plain dicts. The environment is read once, at import.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["config", "s3_config", "set_config", "set_s3_config"]
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _from_env(defaults: dict[str, Any], prefix: str) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, default in defaults.items():
+        raw = os.environ.get(prefix + key.upper())
+        if raw is None:
+            continue
+        if isinstance(default, bool):
+            out[key] = _env_bool(raw)
+        elif isinstance(default, int) and default is not None:
+            try:
+                out[key] = int(raw)
+            except ValueError:
+                out[key] = raw
+        else:
+            out[key] = raw
+    return out
+
+
+_CONFIG_DEFAULTS: dict[str, Any] = {
+    "host": "https://127.0.0.1:2746",
+    "namespace": "argo",
+    "token": None,
+    "k8s_config_file": None,
+    "k8s_api_server": None,
+    "private_key_host_path": None,
+    "save_path_as_parameter": False,
+    "catalog_dir_name": ".dflow_nb",
+    "archive_mode": "tar",
+    "util_image": "python:3.11",
+    "util_image_pull_policy": None,
+    "extender_image": None,
+    "mode": "debug",
+    "debug_copy_method": "symlink",
+    "debug_workdir": ".",
+    "debug_s3": False,
+    "python_mode": "pool",
+    "lineage": None,
+    "detect_empty_dir": True,
+    "register_tasks": False,
+    "local_entrypoints": {},
+    "http_headers": {},
+    "verify_ssl": True,
+}
+
+_S3_DEFAULTS: dict[str, Any] = {
+    "endpoint": "127.0.0.1:9000",
+    "console": None,
+    "access_key": None,
+    "secret_key": None,
+    "secure": False,
+    "bucket_name": "my-bucket",
+    "repo_key": None,
+    "repo": None,
+    "repo_type": "s3",
+    "repo_prefix": "",
+    "prefix": "",
+    "storage_client": None,
+    "extra_prefixes": [],
+}
+
+config: dict[str, Any] = _from_env(_CONFIG_DEFAULTS, "DFLOW_")
+"""dflow's ``config``: ``mode`` is ``"debug"`` (in-kernel engine) or ``"default"`` (Argo)."""
+
+s3_config: dict[str, Any] = _from_env(_S3_DEFAULTS, "DFLOW_S3_")
+"""dflow's ``s3_config``: where artifacts live when they leave the run folder."""
+
+if "DFLOW_HOST" not in os.environ and "DFLOW_MODE" not in os.environ:
+    config["mode"] = "debug"
+
+
+def set_config(**kwargs: Any) -> None:
+    """dflow's ``set_config``: update ``config`` from keyword arguments."""
+    config.update(kwargs)
+
+
+def set_s3_config(**kwargs: Any) -> None:
+    """dflow's ``set_s3_config``: update ``s3_config`` from keyword arguments."""
+    s3_config.update(kwargs)

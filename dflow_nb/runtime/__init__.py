@@ -1,0 +1,310 @@
+"""The step runtime: runs one Python OP step as described by docs/runtime-contract.md.
+
+The same code runs in an Argo container (`main(spec_json)` from the compiled script) and in the
+in-kernel engine (`run(spec, ...)` in a warm worker), so what passes locally is what Argo runs.
+It starts once per step, so importing it loads only the standard library (under 50 ms); the OP
+machinery is imported when a step actually runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+__all__ = ["main", "run"]
+
+EXIT_OK = 0
+EXIT_TRANSIENT = 1
+EXIT_FATAL = 2
+
+_OP_CACHE: dict[tuple[str, str, int], type] = {}
+_OP_CACHE_SIZE = 64
+
+
+class _StepError(Exception):
+    """A problem with the step's inputs or outputs found by the runtime itself (exit code 2)."""
+
+
+def main(spec_json: str) -> None:
+    """Run the step described by `spec_json` and exit the process with its exit code."""
+    import json
+
+    code = run(json.loads(spec_json))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _load_op(spec_op: dict[str, Any]) -> type:
+    """Load the OP class, caching source and pickle forms for warm workers."""
+    from dflow_nb.python.source import load_op
+
+    kind = spec_op.get("kind", "")
+    if kind == "import":
+        return load_op(spec_op)
+    body = spec_op.get("source") or spec_op.get("data") or ""
+    key = (kind, spec_op.get("qualname", ""), hash(body))
+    cached = _OP_CACHE.get(key)
+    if cached is None:
+        cached = load_op(spec_op)
+        if len(_OP_CACHE) >= _OP_CACHE_SIZE:
+            _OP_CACHE.pop(next(iter(_OP_CACHE)))
+        _OP_CACHE[key] = cached
+    return cached
+
+
+class _Paths:
+    """Maps the spec's `/tmp/...` paths below the step's own folder, and back."""
+
+    def __init__(self, root: str | None) -> None:
+        self.root = os.path.abspath(root) if root else None
+
+    def map(self, path: str) -> str:
+        if self.root and (path == "/tmp" or path.startswith("/tmp/")):
+            return self.root + path[4:]
+        return path
+
+    def unmap(self, path: str) -> str:
+        if self.root and (path == self.root or path.startswith(self.root + os.sep)):
+            return "/tmp" + path[len(self.root) :]
+        return path
+
+
+def _progress_writer(path: str) -> Any:
+    def report(current: int, total: int) -> None:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w") as f:
+                f.write(f"{current}/{total}")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # no progress file here (e.g. outside Argo): progress is best effort
+
+    return report
+
+
+def run(
+    spec: dict[str, Any],
+    *,
+    tmp_root: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> int:
+    """Run one step and return its exit code (0 ok, 1 transient error, 2 fatal error).
+
+    `env` replaces `os.environ` as the source of input values, `tmp_root` replaces
+    `$DFLOW_NB_TMP` as the folder the spec's `/tmp/...` paths map into, and `cwd` is the
+    working directory of the OP. Everything the call changes (working directory, progress hook,
+    signal handlers) is restored before it returns, so a worker can run steps back to back.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    root = tmp_root if tmp_root is not None else environ.get("DFLOW_NB_TMP") or None
+    paths = _Paths(root)
+    saved_cwd = os.getcwd()
+    op_name = _op_label(spec)
+    try:
+        from dflow_nb.python import op as op_module
+    except Exception as exc:  # broken installation: say so instead of a bare traceback
+        return _fail(op_name, exc, EXIT_FATAL)
+    progress_file = paths.map(environ.get("ARGO_PROGRESS_FILE", "/var/run/argo/progress"))
+    previous = op_module.set_progress_reporter(_progress_writer(progress_file))
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        return _run_step(spec, environ, paths, op_module)
+    finally:
+        op_module.set_progress_reporter(previous)
+        os.chdir(saved_cwd)
+
+
+def _op_label(spec: dict[str, Any]) -> str:
+    op = spec.get("op") or {}
+    return str(op.get("qualname") or "?")
+
+
+def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
+    import traceback
+
+    if trace:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    kind = {EXIT_TRANSIENT: "transient error, retried if retries remain"}.get(code, "fatal error")
+    sys.stderr.write(
+        f"dflow_nb: OP {op_name!r} failed ({kind}, exit code {code}): "
+        f"{type(exc).__name__}: {exc}\n"
+    )
+    sys.stderr.flush()
+    return code
+
+
+def _run_step(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_module: Any
+              ) -> int:
+    from dflow_nb.python.errors import FatalError, OPIOError, OPTypeError, TransientError
+
+    from .timeout import StepTimeout, deadline
+
+    op_name = _op_label(spec)
+    try:
+        op_class = _load_op(spec["op"])
+        op_name = op_class.__name__
+    except Exception as exc:
+        exc.args = (f"cannot load the OP: {exc}",)
+        return _fail(op_name, exc, EXIT_FATAL)
+    try:
+        with deadline(spec.get("timeout")):
+            _execute(spec, environ, paths, op_class, op_module)
+    except StepTimeout:
+        code = EXIT_TRANSIENT if spec.get("timeout_as_transient_error") else EXIT_FATAL
+        err = TimeoutError(f"the step ran longer than its timeout of {spec.get('timeout')} s")
+        return _fail(op_name, err, code, trace=False)
+    except TransientError as exc:
+        return _fail(op_name, exc, EXIT_TRANSIENT)
+    except (OPTypeError, OPIOError, _StepError) as exc:
+        return _fail(op_name, exc, EXIT_FATAL, trace=False)
+    except FatalError as exc:
+        return _fail(op_name, exc, EXIT_FATAL)
+    except Exception as exc:
+        return _fail(op_name, exc, EXIT_FATAL)
+    return EXIT_OK
+
+
+def _sign_kind(sign: Any, spec_type: str | None) -> str:
+    kind = getattr(sign, "kind", None)
+    if kind:
+        return str(kind)
+    text = spec_type or ""
+    if "NestedDict" in text:
+        return "nested"
+    if text.startswith(("typing.List", "list[")):
+        return "list"
+    if text.startswith(("typing.Dict", "dict[")):
+        return "dict"
+    return "path"
+
+
+def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_class: type,
+             op_module: Any) -> None:
+    from pathlib import Path
+
+    from .artifacts import read_artifact, write_artifact
+    from .values import coerce, decode, encode
+
+    op_name = op_class.__name__
+    in_sign = op_class.get_input_sign()  # type: ignore[attr-defined]
+    out_sign = op_class.get_output_sign()  # type: ignore[attr-defined]
+    slices = spec.get("slices") or None
+    sliced_params = set(slices.get("input_parameter") or []) if slices else set()
+    sliced_arts = set(slices.get("input_artifact") or []) if slices else set()
+    if slices and slices.get("sub_path"):
+        sliced_arts = set()  # each step already received its own slice of the artifacts
+    item: int | None = None
+    if slices:
+        env_name = slices.get("env") or "DFLOW_NB_SLICE"
+        if env_name not in environ:
+            raise _StepError(f"the slice index variable {env_name} is not set")
+        item = int(environ[env_name])
+    inputs = spec.get("inputs") or {}
+
+    common: dict[str, Any] = {}
+    stacked: dict[str, list[Any]] = {}
+    for p in inputs.get("parameters") or []:
+        name = p["name"]
+        text = environ.get(p.get("env") or "")
+        if text is None:
+            if not p.get("has_default"):
+                continue  # check_inputs names the missing input
+            value = p.get("default")
+            if isinstance(value, str) and name not in sliced_params:
+                value = decode(value, p.get("type"))
+        else:
+            value = decode(text, None if name in sliced_params else p.get("type"))
+        if name in sliced_params:
+            if not isinstance(value, list):
+                raise _StepError(
+                    f"sliced input parameter {name!r} must be a list, got "
+                    f"{type(value).__qualname__}"
+                )
+            stacked[name] = value
+        else:
+            common[name] = value
+    for a in inputs.get("artifacts") or []:
+        name = a["name"]
+        root = Path(paths.map(a["path"]))
+        if name in sliced_arts:
+            value = read_artifact(root, "list")
+            stacked[name] = value if isinstance(value, list) else []
+            continue
+        value = read_artifact(root, _sign_kind(in_sign.get(name), a.get("type")))
+        if value is None and not a.get("optional"):
+            raise _StepError(f"input artifact {name!r} not found at {a['path']}")
+        common[name] = value
+
+    group_size = slices.get("group_size") if slices else None
+    if item is None:
+        indices: list[int] | None = None
+    elif group_size:
+        length = min((len(v) for v in stacked.values()), default=0)
+        indices = list(range(item * group_size, min((item + 1) * group_size, length)))
+    else:
+        indices = [item]
+
+    checked = getattr(getattr(op_class, "execute", None), "__dflow_nb_sign_checked__", False)
+
+    def call(op_in: dict[str, Any]) -> Any:
+        for key, value in op_in.items():
+            sign = in_sign.get(key)
+            op_in[key] = coerce(value, getattr(sign, "type", sign))
+        op = op_class()
+        if checked:
+            return op.execute(op_in)
+        op_in = op_module.check_inputs(op_class, op_in)
+        return op_module.check_outputs(op_class, op.execute(op_in))
+
+    results: list[Any] = []
+    if indices is None:
+        results.append(call(dict(common)))
+    else:
+        for index in indices:
+            op_in = dict(common)
+            for key, values in stacked.items():
+                if not 0 <= index < len(values):
+                    raise _StepError(
+                        f"slice {index} is out of range for sliced input {key!r} "
+                        f"({len(values)} items)"
+                    )
+                op_in[key] = values[index]
+            results.append(call(op_in))
+    grouped = bool(group_size) and indices is not None
+
+    outputs = spec.get("outputs") or {}
+    for p in outputs.get("parameters") or []:
+        name = p["name"]
+        values = [r.get(name) for r in results]
+        value = values if grouped else values[0]
+        target = Path(paths.map(p["path"]))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            text = encode(value, None if grouped else p.get("type"))
+        except TypeError as exc:
+            raise _StepError(f"OP {op_name!r}: output parameter {name!r}: {exc}") from None
+        target.write_text(text)
+    sliced_out = set(slices.get("output_artifact") or []) if slices else set()
+    prefix = "" if not (slices and slices.get("create_dir")) else ""
+    for a in outputs.get("artifacts") or []:
+        name = a["name"]
+        root = Path(paths.map(a["path"]))
+        kind = _sign_kind(out_sign.get(name), a.get("type"))
+        values = [r.get(name) for r in results]
+        if indices is not None and (grouped or name in sliced_out):
+            write_artifact(
+                root, name, values, kind, cwd=Path.cwd(), untmp=paths.unmap, orders=indices,
+                catalog_name=f"{name}-{item}", prefix=prefix if slices.get("create_dir") else "",
+            )
+        elif values[0] is not None:
+            write_artifact(root, name, values[0], kind, cwd=Path.cwd(), untmp=paths.unmap)
+        else:
+            root.mkdir(parents=True, exist_ok=True)

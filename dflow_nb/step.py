@@ -1,0 +1,442 @@
+"""Step: one use of a template, with its arguments, loop, condition and error policy.
+
+A ``Task`` (dag.py) is a Step inside a DAG; the two differ only in how outputs are referred to
+(``steps.x`` versus ``tasks.x``) and in dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .argo_vars import ArgoSequence, ArgoVar
+from .io import (
+    UNSET,
+    InputArtifact,
+    InputParameter,
+    Inputs,
+    OutputArtifact,
+    OutputParameter,
+    Outputs,
+    encode_value,
+)
+from .names import _is_lenient, check_key, check_step_name
+
+__all__ = ["Step"]
+
+_STEP_KEYS = (
+    "name",
+    "template",
+    "templateRef",
+    "arguments",
+    "when",
+    "withParam",
+    "withSequence",
+    "withItems",
+    "continueOn",
+)
+
+
+class Step:
+    """dflow's Step: ``Step(name, template, parameters=..., artifacts=..., when=..., ...)``."""
+
+    is_task = False
+    kind = "Step"
+
+    def __init__(
+        self,
+        name: str,
+        template: Any,
+        parameters: dict[str, Any] | None = None,
+        artifacts: dict[str, Any] | None = None,
+        when: Any = None,
+        with_param: Any = None,
+        continue_on_failed: bool = False,
+        continue_on_error: bool = False,
+        continue_on_num_success: int | None = None,
+        continue_on_success_ratio: float | None = None,
+        with_sequence: Any = None,
+        key: str | None = None,
+        executor: Any = None,
+        use_resource: Any = None,
+        util_image: str | None = None,
+        util_image_pull_policy: str | None = None,
+        util_command: list[str] | None = None,
+        parallelism: int | None = None,
+        slices: Any = None,
+        timeout: Any = None,
+        with_items: list[Any] | None = None,
+        template_ref: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.name = check_step_name(name, self.kind)
+        self.template = template
+        self.template_ref = template_ref
+        self.parameters: dict[str, Any] = dict(parameters or {})
+        self.artifacts: dict[str, Any] = dict(artifacts or {})
+        self.when = when
+        self.with_param = with_param
+        self.with_sequence = with_sequence
+        self.with_items = with_items
+        self.continue_on_failed = continue_on_failed
+        self.continue_on_error = continue_on_error
+        self.continue_on_num_success = continue_on_num_success
+        self.continue_on_success_ratio = continue_on_success_ratio
+        self.key = check_key(key) if key is not None else None
+        self.executor = executor
+        self.use_resource = use_resource
+        self.util_image = util_image
+        self.util_image_pull_policy = util_image_pull_policy
+        self.util_command = util_command
+        self.parallelism = parallelism
+        self.slices = slices
+        self.timeout = timeout
+        self._extra: dict[str, Any] = dict(kwargs.pop("_extra", None) or {})
+        self._raw_params: list[dict[str, Any]] | None = None
+        self._raw_arts: list[dict[str, Any]] | None = None
+        self._raw_arguments: dict[str, Any] | None = None
+        self._continue_raw: dict[str, Any] | None = None
+        if kwargs:
+            raise TypeError(
+                f"{self.kind} {name!r}: unknown argument(s) {', '.join(sorted(kwargs))}; "
+                "see help(dflow_nb.Step) for the accepted keywords"
+            )
+        if with_param is not None and with_sequence is not None:
+            raise ValueError(
+                f"{self.kind} {name!r}: with_param and with_sequence cannot both be set; "
+                "keep one loop, e.g. with_param=argo_range(5)"
+            )
+        if continue_on_success_ratio is not None and not 0 <= continue_on_success_ratio <= 1:
+            raise ValueError(
+                f"{self.kind} {name!r}: continue_on_success_ratio must be within [0, 1], "
+                f"got {continue_on_success_ratio}"
+            )
+        self._check_arguments()
+        self.inputs = Inputs(step=self)
+        self.outputs = Outputs(step=self)
+        self._make_io()
+
+    # --- construction checks ---------------------------------------------------------------
+    def _template_label(self) -> str:
+        return repr(getattr(self.template, "name", self.template))
+
+    def _check_arguments(self) -> None:
+        t = self.template
+        if t is None or isinstance(t, str) or _is_lenient():
+            return
+        ins = t.inputs
+        for pname in self.parameters:
+            if pname not in ins.parameters and not _is_internal(pname):
+                raise ValueError(
+                    f"{self.kind} {self.name!r}: parameter {pname!r} is not an input of template "
+                    f"{self._template_label()}; its input parameters are: "
+                    f"{', '.join(ins.parameters) or 'none'}."
+                )
+        for aname in self.artifacts:
+            if aname not in ins.artifacts:
+                raise ValueError(
+                    f"{self.kind} {self.name!r}: artifact {aname!r} is not an input of template "
+                    f"{self._template_label()}; its input artifacts are: "
+                    f"{', '.join(ins.artifacts) or 'none'}."
+                )
+        for pname, decl in ins.parameters.items():
+            if _is_internal(pname):
+                continue
+            given = pname in self.parameters
+            if not given and decl.value is UNSET and decl.default is UNSET:
+                raise ValueError(
+                    f"{self.kind} {self.name!r}: input parameter {pname!r} of template "
+                    f"{self._template_label()} has no value; pass parameters={{{pname!r}: ...}} "
+                    "or give the template's InputParameter a default value."
+                )
+            if given:
+                _check_literal_type(self, pname, decl, self.parameters[pname])
+        for aname, adecl in ins.artifacts.items():
+            if aname not in self.artifacts and not adecl.optional and adecl.source is None:
+                if _is_internal(aname):
+                    continue
+                raise ValueError(
+                    f"{self.kind} {self.name!r}: input artifact {aname!r} of template "
+                    f"{self._template_label()} is required; pass artifacts={{{aname!r}: ...}} "
+                    "or mark it optional (template.inputs.artifacts[...].optional = True)."
+                )
+
+    def _make_io(self) -> None:
+        t = self.template
+        if t is None or isinstance(t, str):
+            return
+        for pname, value in self.parameters.items():
+            p = InputParameter(value=value)
+            p._bind(pname, step=self)
+            self.inputs.parameters._data[pname] = p
+        for aname, src in self.artifacts.items():
+            a = InputArtifact(source=src)
+            a._bind(aname, step=self)
+            self.inputs.artifacts._data[aname] = a
+        for pname, decl in t.outputs.parameters.items():
+            op = OutputParameter(type=decl.type, default=decl.default)
+            op._bind(pname, step=self)
+            self.outputs.parameters._data[pname] = op
+        for aname, adecl in t.outputs.artifacts.items():
+            oa = OutputArtifact(type=getattr(adecl, "type", None), optional=adecl.optional)
+            oa._bind(aname, step=self)
+            self.outputs.artifacts._data[aname] = oa
+
+    # --- compilation -------------------------------------------------------------------------
+    def to_dict(self, ctx: Any = None) -> dict[str, Any]:
+        """This step as an Argo WorkflowStep (or DAGTask) dict."""
+        d: dict[str, Any] = {"name": self.name}
+        template = ctx.template_of(self) if ctx is not None else self.template
+        if self.template_ref is not None:
+            d["templateRef"] = dict(self.template_ref)
+        elif isinstance(template, str):
+            d["template"] = template
+        elif template is not None:
+            d["template"] = ctx.name_of(template) if ctx is not None else template.name
+        args = self._arguments(template)
+        if args is not None:
+            d["arguments"] = args
+        self._task_fields(d, ctx)
+        if self.when is not None:
+            d["when"] = _text(self.when)
+        loop = self._loop_param(template)
+        if loop is not None:
+            d["withParam"] = loop
+        if self.with_sequence is not None:
+            seq = self.with_sequence
+            d["withSequence"] = seq.to_dict() if isinstance(seq, ArgoSequence) else seq
+        if self.with_items is not None:
+            d["withItems"] = self.with_items
+        cont = dict(self._continue_raw or {})
+        failed = self.continue_on_failed or self._counts_successes()
+        if failed:
+            cont["failed"] = True
+        if self.continue_on_error:
+            cont["error"] = True
+        if cont or self._continue_raw is not None:
+            d["continueOn"] = cont
+        for k, v in self._extra.items():
+            d.setdefault(k, v)
+        return d
+
+    def _counts_successes(self) -> bool:
+        return (
+            self.continue_on_num_success is not None or self.continue_on_success_ratio is not None
+        )
+
+    def _task_fields(self, d: dict[str, Any], ctx: Any) -> None:
+        """Tasks add dependencies here."""
+
+    def _loop_param(self, template: Any) -> Any:
+        wp = self.with_param
+        slices = getattr(template, "slices", None)
+        if wp is None and slices is not None and getattr(slices, "sub_path", False):
+            wp = _sub_path_loop(self, slices)
+        if wp is None:
+            return None
+        group = getattr(slices, "group_size", None) if slices is not None else None
+        if group:
+            return _grouped_loop(wp, int(group))
+        if isinstance(wp, (list, tuple)):
+            return json.dumps(list(wp))
+        return _text(wp)
+
+    def _arguments(self, template: Any) -> dict[str, Any] | None:
+        if self._raw_params is not None or self._raw_arts is not None:
+            args = dict(self._raw_arguments or {})
+            if self._raw_params is not None:
+                args["parameters"] = self._raw_params
+            if self._raw_arts is not None:
+                args["artifacts"] = self._raw_arts
+            return args
+        params = [{"name": k, "value": encode_value(v)} for k, v in self.parameters.items()]
+        if self.key is not None:
+            params.append({"name": "dflow_key", "value": self.key})
+        slices = getattr(template, "slices", None)
+        if slices is not None and "dflow_slice" not in self.parameters:
+            params.append({"name": "dflow_slice", "value": "{{item}}"})
+        arts = [_artifact_arg(k, v, self) for k, v in self.artifacts.items()]
+        args: dict[str, Any] = dict(self._raw_arguments or {})
+        if params:
+            args["parameters"] = params
+        if arts:
+            args["artifacts"] = arts
+        if not args and self._raw_arguments is None:
+            return None
+        return args
+
+    def argo_var(self) -> ArgoVar:
+        """The node's own reference prefix (``steps.name``), for ``{{steps.x.status}}`` idioms."""
+        return ArgoVar(f"{'tasks' if self.is_task else 'steps'}.{self.name}")
+
+    def referenced_steps(self) -> set[str]:
+        """Names of sibling steps/tasks whose outputs this step reads (for DAG dependencies)."""
+        prefix = "tasks" if self.is_task else "steps"
+        found: set[str] = set()
+        values: list[Any] = list(self.parameters.values()) + list(self.artifacts.values())
+        values += [self.when, self.with_param, self.key]
+        if isinstance(self.with_sequence, ArgoSequence):
+            values += list(self.with_sequence.__dict__.values())
+        for v in values:
+            _collect_refs(v, prefix, found)
+        found.discard(self.name)
+        return found
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Step:
+        """Load an Argo WorkflowStep / DAGTask dict; ``template`` stays a name until resolved."""
+        s = cls.__new__(cls)
+        Step.__init__(s, name=d["name"], template=d.get("template"))
+        s.template_ref = d.get("templateRef")
+        args = d.get("arguments")
+        if args is not None:
+            s._raw_arguments = {
+                k: v for k, v in args.items() if k not in ("parameters", "artifacts")
+            }
+            if "parameters" in args:
+                s._raw_params = args["parameters"]
+                s.parameters = {p["name"]: p.get("value") for p in args["parameters"] or []}
+            if "artifacts" in args:
+                s._raw_arts = args["artifacts"]
+                s.artifacts = {a["name"]: dict(a) for a in args["artifacts"] or []}
+        s.when = d.get("when")
+        s.with_param = d.get("withParam")
+        s.with_sequence = d.get("withSequence")
+        s.with_items = d.get("withItems")
+        cont = d.get("continueOn")
+        if cont is not None:
+            s._continue_raw = dict(cont)
+        s._extra = {k: v for k, v in d.items() if k not in _STEP_KEYS + cls._extra_known()}
+        return s
+
+    @classmethod
+    def _extra_known(cls) -> tuple[str, ...]:
+        return ()
+
+    def _resolve(self, templates: dict[str, Any], where: str) -> None:
+        """Swap the template name of a loaded step for the template object."""
+        if self.template_ref is not None or self.template is None:
+            return
+        if isinstance(self.template, str):
+            if self.template not in templates:
+                raise ValueError(
+                    f"{self.kind} {self.name!r} in template {where!r} refers to template "
+                    f"{self.template!r}, which the manifest does not define; defined templates: "
+                    f"{', '.join(sorted(templates))}."
+                )
+            self.template = templates[self.template]
+            self.outputs = Outputs(step=self)
+            self.inputs = Inputs(step=self)
+            self._make_io()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}(name={self.name!r}, template={self._template_label()})"
+
+
+def _is_internal(name: str) -> bool:
+    return name.startswith("dflow_")
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _artifact_arg(name: str, src: Any, step: Step) -> dict[str, Any]:
+    if isinstance(src, str):
+        return {"name": name, "from": src}
+    if isinstance(src, dict):
+        return {"name": name, **src}
+    to_source = getattr(src, "to_argo_source", None)
+    if callable(to_source):
+        return {"name": name, **to_source()}
+    ref = getattr(src, "argo_var", None)
+    if callable(ref):
+        return {"name": name, "from": str(ref())}
+    if isinstance(src, ArgoVar):
+        return {"name": name, "from": str(src)}
+    raise TypeError(
+        f"{step.kind} {step.name!r}: artifact {name!r} must be a step output, a template input "
+        f"or an uploaded artifact (upload_artifact(...)), got {type(src).__name__}."
+    )
+
+
+_REF_RE = {
+    "steps": re.compile(r"steps(?:\.|\[')([a-zA-Z0-9-]+)"),
+    "tasks": re.compile(r"tasks(?:\.|\[')([a-zA-Z0-9-]+)"),
+}
+
+
+def _collect_refs(value: Any, prefix: str, found: set[str]) -> None:
+    if value is None:
+        return
+    step = getattr(value, "step", None)
+    if step is not None and getattr(step, "is_task", False) == (prefix == "tasks"):
+        found.add(step.name)
+        return
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _collect_refs(v, prefix, found)
+        return
+    if isinstance(value, dict):
+        for v in value.values():
+            _collect_refs(v, prefix, found)
+        return
+    text = value.expr if isinstance(value, ArgoVar) else value if isinstance(value, str) else None
+    if text:
+        found.update(_REF_RE[prefix].findall(text))
+
+
+def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
+    """Catch a literal of the wrong type where the step is made, not when the OP runs."""
+    tp = decl.type
+    if tp is None or isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
+        return
+    from .python.typecheck import check_value
+
+    err = check_value(value, tp)
+    if err is not None:
+        raise TypeError(
+            f"{step.kind} {step.name!r}: parameter {pname!r} of template "
+            f"{step._template_label()} is declared {err[0]}, got {type(value).__name__} "
+            f"({value!r}). Pass a value of the declared type."
+        )
+
+
+def _loop_list_expr(wp: Any) -> str:
+    """expr-lang for the list a loop runs over."""
+    if isinstance(wp, (list, tuple)):
+        return json.dumps(list(wp))
+    var = wp if isinstance(wp, ArgoVar) else getattr(wp, "argo_var", lambda: None)()
+    if var is None:
+        text = str(wp)
+        m = re.fullmatch(r"\{\{(.*)\}\}", text.strip())
+        var = ArgoVar(m.group(1)) if m else None
+        if var is None:
+            return f"sprig.fromJson({json.dumps(text)})"
+    return f"sprig.fromJson({var.to_expr()})"
+
+
+def _grouped_loop(wp: Any, group: int) -> str:
+    """Slices(group_size=g): the loop runs over groups, ceil(n / g) of them."""
+    if isinstance(wp, (list, tuple)):
+        return json.dumps(list(range((len(wp) + group - 1) // group)))
+    n = f"len({_loop_list_expr(wp)})"
+    return "{{=toJson(sprig.until(int((%s + %d) / %d)))}}" % (n, group - 1, group)
+
+
+def _sub_path_loop(step: Step, slices: Any) -> Any:
+    """Slices(sub_path=True) without a loop: one item per element of the first sliced input."""
+    names = list(getattr(slices, "input_parameter", None) or [])
+    for n in names:
+        v = step.parameters.get(n)
+        if isinstance(v, (list, tuple)):
+            return list(range(len(v)))
+        if v is not None:
+            return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(v)})))")
+    raise ValueError(
+        f"{step.kind} {step.name!r}: Slices(sub_path=True) needs a sliced input parameter to "
+        "count the parallel steps, or an explicit with_param=..."
+    )

@@ -1,0 +1,291 @@
+"""Workflow: the top of a dflow program; compiles to, and loads from, an Argo Workflow manifest."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from .argo_vars import ArgoVar
+from .compile import CompileContext
+from .dag import DAG
+from .io import encode_value
+from .load import load_templates
+from .names import check_workflow_name, lenient
+from .steps import Steps
+from .templates import OPTemplate
+
+__all__ = ["Workflow"]
+
+API_VERSION = "argoproj.io/v1alpha1"
+
+
+class _WorkflowParameter:
+    """``wf.inputs.parameters["x"]``: a reference to ``{{workflow.parameters.x}}``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.step = None
+
+    def argo_var(self) -> ArgoVar:
+        return ArgoVar(f"workflow.parameters.{self.name}")
+
+    def __str__(self) -> str:
+        return str(self.argo_var())
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class _WorkflowInputs:
+    def __init__(self, wf: Workflow) -> None:
+        self._wf = wf
+
+    @property
+    def parameters(self) -> dict[str, _WorkflowParameter]:
+        return {k: _WorkflowParameter(k) for k in self._wf.parameters}
+
+
+class Workflow:
+    """dflow's Workflow: ``Workflow(name, steps=... | dag=..., parameters=..., ...)``.
+
+    ``add`` appends steps to the entry Steps; ``to_dict``/``to_yaml``/``to_json`` compile;
+    ``from_dict``/``from_yaml``/``from_json`` load any Argo Workflow manifest.
+    """
+
+    def __init__(
+        self,
+        name: str = "workflow",
+        steps: Steps | None = None,
+        dag: DAG | None = None,
+        namespace: str | None = None,
+        id: str | None = None,
+        uid: str | None = None,
+        host: str | None = None,
+        token: str | None = None,
+        k8s_config_file: str | None = None,
+        k8s_api_server: str | None = None,
+        context: Any = None,
+        annotations: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+        parallelism: int | None = None,
+        pod_gc_strategy: str | None = None,
+        image_pull_secrets: Any = None,
+        artifact_repo_key: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        on_exit: OPTemplate | None = None,
+        node_selector: dict[str, str] | None = None,
+        volumes: list[dict[str, Any]] | None = None,
+        mounts: list[dict[str, Any]] | None = None,
+        service_account_name: str | None = None,
+        active_deadline_seconds: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.name = check_workflow_name(name)
+        if steps is not None and dag is not None:
+            raise ValueError(
+                f"Workflow {name!r}: pass steps= or dag=, not both; the other can be nested in it"
+            )
+        self.entrypoint: OPTemplate = (
+            steps if steps is not None else dag if dag is not None else Steps(_steps_name(name))
+        )
+        self.namespace = namespace
+        self.id = id
+        self.uid = uid
+        self.host = host
+        self.token = token
+        self.k8s_config_file = k8s_config_file
+        self.k8s_api_server = k8s_api_server
+        self.context = context
+        self.annotations = dict(annotations or {})
+        self.labels = dict(labels or {})
+        self.parallelism = parallelism
+        self.pod_gc_strategy = pod_gc_strategy
+        self.image_pull_secrets = image_pull_secrets
+        self.artifact_repo_key = artifact_repo_key
+        self.parameters: dict[str, Any] = dict(parameters or {})
+        self.on_exit = on_exit
+        self.node_selector = node_selector
+        self.volumes = volumes
+        self.mounts = mounts
+        self.service_account_name = service_account_name
+        self.active_deadline_seconds = active_deadline_seconds
+        self.inputs = _WorkflowInputs(self)
+        self._raw: dict[str, Any] | None = None
+        self._loaded_templates: list[OPTemplate] = []
+        if kwargs:
+            raise TypeError(
+                f"Workflow {name!r}: unknown argument(s) {', '.join(sorted(kwargs))}; "
+                "see help(dflow_nb.Workflow)"
+            )
+
+    # --- building ----------------------------------------------------------------------------
+    def add(self, step: Any) -> None:
+        """Append a step (or a list of parallel steps, or a Task to a DAG entrypoint)."""
+        self.entrypoint.add(step)  # type: ignore[attr-defined]
+
+    # --- compiling ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The Argo Workflow manifest of this workflow, as a plain dict."""
+        ctx = CompileContext(context=self.context)
+        ctx.register_in_order(self._loaded_templates)
+        ctx.register(self.entrypoint)
+        on_exit = self.on_exit
+        if isinstance(on_exit, OPTemplate):
+            ctx.register(on_exit)
+        templates = [t.to_dict(ctx) for t in _emit_order(ctx)]
+        if self._raw is not None:
+            return self._loaded_manifest(ctx, templates)
+        spec: dict[str, Any] = {"entrypoint": ctx.name_of(self.entrypoint), "templates": templates}
+        if self.parameters:
+            spec["arguments"] = {
+                "parameters": [
+                    {"name": k, "value": encode_value(v)} for k, v in self.parameters.items()
+                ]
+            }
+        if self.parallelism is not None:
+            spec["parallelism"] = self.parallelism
+        if isinstance(on_exit, OPTemplate):
+            spec["onExit"] = ctx.name_of(on_exit)
+        if self.pod_gc_strategy:
+            spec["podGC"] = {"strategy": self.pod_gc_strategy}
+        if self.image_pull_secrets:
+            secrets = self.image_pull_secrets
+            if isinstance(secrets, str):
+                secrets = [secrets]
+            spec["imagePullSecrets"] = [s if isinstance(s, dict) else {"name": s} for s in secrets]
+        if self.artifact_repo_key:
+            spec["artifactRepositoryRef"] = {"key": self.artifact_repo_key}
+        if self.node_selector:
+            spec["nodeSelector"] = dict(self.node_selector)
+        if self.volumes:
+            spec["volumes"] = list(self.volumes)
+        if self.service_account_name:
+            spec["serviceAccountName"] = self.service_account_name
+        if self.active_deadline_seconds is not None:
+            spec["activeDeadlineSeconds"] = self.active_deadline_seconds
+        metadata: dict[str, Any] = {"generateName": self.name + "-"}
+        if self.namespace:
+            metadata["namespace"] = self.namespace
+        if self.labels:
+            metadata["labels"] = dict(self.labels)
+        if self.annotations:
+            metadata["annotations"] = dict(self.annotations)
+        return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
+
+    def _loaded_manifest(self, ctx: CompileContext, templates: list[dict[str, Any]]) -> dict:
+        raw = copy.deepcopy(self._raw) or {}
+        spec = raw.setdefault("spec", {})
+        if "templates" in spec or templates:
+            spec["templates"] = templates
+        return raw
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The manifest as JSON text."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_yaml(self, **kwargs: Any) -> str:
+        """The manifest as YAML text (block style, keys in compile order)."""
+        import yaml
+
+        kwargs.setdefault("sort_keys", False)
+        kwargs.setdefault("default_flow_style", False)
+        kwargs.setdefault("allow_unicode", True)
+        return yaml.dump(self.to_dict(), Dumper=_dumper(), **kwargs)
+
+    # --- loading -----------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, manifest: dict[str, Any]) -> Workflow:
+        """Load any Argo Workflow manifest; it compiles back to the same manifest."""
+        if not isinstance(manifest, dict) or "spec" not in manifest:
+            raise ValueError(
+                "Workflow.from_dict expects an Argo Workflow manifest: a dict with 'spec' "
+                "(and usually apiVersion, kind, metadata)"
+            )
+        kind = manifest.get("kind", "Workflow")
+        if kind not in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"):
+            raise ValueError(f"Workflow.from_dict: kind {kind!r} is not an Argo Workflow")
+        raw = copy.deepcopy(manifest)
+        spec = raw.get("spec") or {}
+        meta = raw.get("metadata") or {}
+        name = meta.get("name") or (meta.get("generateName") or "workflow").rstrip("-")
+        with lenient():
+            templates = load_templates(spec.get("templates") or [])
+            wf = cls.__new__(cls)
+            Workflow.__init__(wf, name=name or "workflow")
+        by_name = {t.name: t for t in templates}
+        entry = spec.get("entrypoint")
+        if entry is not None and entry in by_name:
+            wf.entrypoint = by_name[entry]
+        elif templates:
+            wf.entrypoint = templates[0]
+        else:
+            wf.entrypoint = Steps.__new__(Steps)
+            with lenient():
+                Steps.__init__(wf.entrypoint, name=name or "workflow")
+        wf._loaded_templates = templates
+        wf._raw = raw
+        wf.namespace = meta.get("namespace")
+        wf.labels = dict(meta.get("labels") or {})
+        wf.annotations = dict(meta.get("annotations") or {})
+        wf.parallelism = spec.get("parallelism")
+        args = (spec.get("arguments") or {}).get("parameters") or []
+        wf.parameters = {p["name"]: p.get("value") for p in args}
+        if isinstance(spec.get("onExit"), str) and spec["onExit"] in by_name:
+            wf.on_exit = by_name[spec["onExit"]]
+        return wf
+
+    @classmethod
+    def from_json(cls, text: str) -> Workflow:
+        """Load a manifest from JSON text."""
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Workflow:
+        """Load a manifest from YAML text (the first document)."""
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return cls.from_dict(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
+
+    # --- running (the engines plug in here) -------------------------------------------------
+    def submit(self, reuse_step: list[Any] | None = None, **kwargs: Any) -> Any:
+        """Run the workflow on the engine chosen by ``config["mode"]``."""
+        from .backends import get_backend
+
+        return get_backend().submit(self, reuse_step=reuse_step, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Workflow(name={self.name!r}, id={self.id!r})"
+
+
+def _steps_name(name: str) -> str:
+    return (name[:51].rstrip("-.") + "-steps") if name else "steps"
+
+
+def _emit_order(ctx: CompileContext) -> list[OPTemplate]:
+    return list(ctx.templates)
+
+
+_DUMPER: Any = None
+
+
+def _dumper() -> Any:
+    """A YAML dumper that writes multi-line strings (scripts) as literal blocks."""
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+        class Dumper(base):  # type: ignore[misc, valid-type]
+            pass
+
+        def str_rep(dumper: Any, data: str) -> Any:
+            if "\n" in data:
+                return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+        Dumper.add_representer(str, str_rep)
+        _DUMPER = Dumper
+    return _DUMPER

@@ -70,7 +70,7 @@ class ArgoVar:
         return f"{type(self).__name__}({self.expr!r})"
 
     def to_expr(self) -> str:
-        """This value in expr-lang syntax, for use inside ``{{=...}}`` and ``valueFrom.expression``."""
+        """This value in expr-lang syntax, for ``{{=...}}`` and ``valueFrom.expression``."""
         if self.is_expression:
             return self.expr[1:]
         return ref_to_expr(self.expr)

@@ -88,7 +88,9 @@ class CompileContext:
                 t = self._variant(("executor", id(executor), id(t)), lambda: executor.render(t))
             if step.timeout is not None:
                 base = t
-                t = self._variant(("timeout", step.timeout, id(base)), lambda: _with_timeout(base, step.timeout))
+                t = self._variant(
+                    ("timeout", step.timeout, id(base)), lambda: _with_timeout(base, step.timeout)
+                )
             if step.key is not None:
                 check_key(step.key)
                 self._keyed.add(id(t))

@@ -173,7 +173,8 @@ class DAG(OPTemplate):
         t._extra = {
             k: v
             for k, v in d.items()
-            if k not in ("name", "inputs", "outputs", "metadata", "timeout", "retryStrategy")
+            if k
+            not in ("name", "inputs", "outputs", "metadata", "timeout", "retryStrategy")
             + ("memoize", "dag", "parallelism")
         }
         return t

@@ -508,10 +508,11 @@ class IODict(MutableMapping[str, Any]):
                 f"{self._kind.__name__}, got {type(value).__name__}; "
                 f"e.g. [{key!r}] = {self._kind.__name__}()"
             )
+        item: _IO = value
         if self._is_step:
-            value._bind(key, step=self._owner)
+            item._bind(key, step=self._owner)
         else:
-            value._bind(key, template=self._owner)
+            item._bind(key, template=self._owner)
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:

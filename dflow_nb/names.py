@@ -20,7 +20,9 @@ __all__ = [
     "check_workflow_name",
 ]
 
-_RFC1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_RFC1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 _STEP = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 _PARAM = re.compile(r"^[-a-zA-Z0-9_]+$")
 

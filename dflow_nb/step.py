@@ -244,12 +244,12 @@ class Step:
 
     def _arguments(self, template: Any) -> dict[str, Any] | None:
         if self._raw_params is not None or self._raw_arts is not None:
-            args = dict(self._raw_arguments or {})
+            loaded = dict(self._raw_arguments or {})
             if self._raw_params is not None:
-                args["parameters"] = self._raw_params
+                loaded["parameters"] = self._raw_params
             if self._raw_arts is not None:
-                args["artifacts"] = self._raw_arts
-            return args
+                loaded["artifacts"] = self._raw_arts
+            return loaded
         params = [{"name": k, "value": encode_value(v)} for k, v in self.parameters.items()]
         if self.key is not None:
             params.append({"name": "dflow_key", "value": self.key})
@@ -394,14 +394,14 @@ def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
     tp = decl.type
     if tp is None or isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
         return
-    from .python.typecheck import check_value
+    from .python.opio import format_type
+    from .python.typecheck import mismatch
 
-    err = check_value(value, tp)
-    if err is not None:
+    if mismatch(value, tp) is not None:
         raise TypeError(
             f"{step.kind} {step.name!r}: parameter {pname!r} of template "
-            f"{step._template_label()} is declared {err[0]}, got {type(value).__name__} "
-            f"({value!r}). Pass a value of the declared type."
+            f"{step._template_label()} is declared {format_type(tp)}, got "
+            f"{type(value).__name__} ({value!r}). Pass a value of the declared type."
         )
 
 

@@ -89,7 +89,8 @@ class Steps(OPTemplate):
         t._extra = {
             k: v
             for k, v in d.items()
-            if k not in ("name", "inputs", "outputs", "metadata", "timeout", "retryStrategy")
+            if k
+            not in ("name", "inputs", "outputs", "metadata", "timeout", "retryStrategy")
             + ("memoize", "steps", "parallelism")
         }
         return t

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from .errors import OPIOError
 from .opio import OPIO, Artifact, OPIOSign, Parameter, format_type
 from .resolve import resolve_annotation
-from .typecheck import check_value
+from .signcheck import check_sign_value
 
 __all__ = [
     "OP",
@@ -87,7 +87,7 @@ def check_inputs(op_class: type[OP], op_in: Mapping[str, Any]) -> OPIO:
                 f"(declared {format_type(declared)}). {fix} or give it a default in the OP's "
                 "signature."
             )
-        check_value(name, "input", key, value, item)
+        check_sign_value(name, "input", key, value, item)
         checked[key] = value
     return checked
 
@@ -121,7 +121,7 @@ def check_outputs(op_class: type[OP], op_out: Any) -> OPIO:
                 f"{format_type(declared)}). Return it, or declare it Artifact(..., optional=True) "
                 "if it may be absent."
             )
-        check_value(name, "output", key, op_out[key], item)
+        check_sign_value(name, "output", key, op_out[key], item)
         checked[key] = op_out[key]
     return checked
 

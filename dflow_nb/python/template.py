@@ -140,7 +140,7 @@ class PythonOPTemplate(ScriptOPTemplate):
                 f"PythonOPTemplate needs an OP class or an @OP.function OP, got {op_class!r}; "
                 "decorate the function with @OP.function or subclass dflow_nb.python.OP"
             )
-        self.op_class = op_cls
+        self.op_class: Any = op_cls
         super().__init__(
             name=name or kebab(op_cls.__name__),
             image=image or config["util_image"],
@@ -187,9 +187,9 @@ class PythonOPTemplate(ScriptOPTemplate):
             retry_on_failure_and_error,
         )
         if slices is not None:
-            unknown = [
-                n for n in slices.input_parameter if n not in self.inputs.parameters
-            ] + [n for n in slices.input_artifact if n not in self.inputs.artifacts]
+            unknown = [n for n in slices.input_parameter if n not in self.inputs.parameters] + [
+                n for n in slices.input_artifact if n not in self.inputs.artifacts
+            ]
             unknown += [n for n in slices.output_parameter if n not in self.outputs.parameters]
             unknown += [n for n in slices.output_artifact if n not in self.outputs.artifacts]
             if unknown:

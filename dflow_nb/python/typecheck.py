@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check_value", "type_name"]
+from .errors import OPTypeError
+from .opio import Artifact, Parameter, format_type
+
+__all__ = ["check_value", "mismatch"]
 
 
-def type_name(tp: Any) -> str:
-    """A short readable name of a type: ``int``, ``List[int]``, ``Path``."""
-    if isinstance(tp, type):
-        return tp.__name__
-    return str(tp).replace("typing.", "").replace("pathlib.", "")
-
-
-def check_value(value: Any, tp: Any) -> tuple[str, str] | None:
-    """None when ``value`` fits ``tp``, else ``(declared type name, reason)``."""
+def mismatch(value: Any, tp: Any) -> str | None:
+    """None when ``value`` fits ``tp``, else typeguard's (or isinstance's) reason."""
     if tp is None or tp is Any or tp is object:
         return None
     if isinstance(tp, type) and getattr(tp, "__module__", "") != "typing":
@@ -27,7 +23,7 @@ def check_value(value: Any, tp: Any) -> tuple[str, str] | None:
             return None
         if isinstance(value, tp):
             return None
-        return type_name(tp), f"expected {type_name(tp)}, got {type(value).__name__}"
+        return f"expected {format_type(tp)}, got {type(value).__name__}"
     try:
         from typeguard import TypeCheckError, check_type
     except ImportError:  # pragma: no cover - typeguard is a dependency
@@ -35,7 +31,33 @@ def check_value(value: Any, tp: Any) -> tuple[str, str] | None:
     try:
         check_type(value, tp)
     except TypeCheckError as exc:
-        return type_name(tp), str(exc)
-    except Exception:  # an annotation typeguard cannot check: accept, as dflow does
+        return str(exc)
+    except Exception:  # an annotation typeguard cannot check: accept it, as dflow does
         return None
     return None
+
+
+def check_value(op_name: str, direction: str, key: str, value: Any, item: Any) -> None:
+    """Raise OPTypeError naming the OP, the input/output, the declared and received types."""
+    if isinstance(item, Artifact):
+        if value is None and item.optional:
+            return
+        return  # artifact paths are checked by the runtime when it lays them out
+    tp = item.type if isinstance(item, Parameter) else item
+    if value is None and isinstance(item, Parameter) and item.default is None:
+        return
+    reason = mismatch(value, tp)
+    if reason is None:
+        return
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    fix = (
+        "Fix the value passed to the step or the OP's signature."
+        if direction == "input"
+        else "Return a value of the declared type or change the OP's output sign."
+    )
+    raise OPTypeError(
+        f"OP {op_name!r}: {direction} parameter {key!r} expects {format_type(tp)}, got "
+        f"{type(value).__name__} ({shown}). {fix}"
+    )

@@ -293,7 +293,7 @@ def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op
             raise _StepError(f"OP {op_name!r}: output parameter {name!r}: {exc}") from None
         target.write_text(text)
     sliced_out = set(slices.get("output_artifact") or []) if slices else set()
-    prefix = "" if not (slices and slices.get("create_dir")) else ""
+    create_dir = bool(slices and slices.get("create_dir"))
     for a in outputs.get("artifacts") or []:
         name = a["name"]
         root = Path(paths.map(a["path"]))
@@ -302,7 +302,7 @@ def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op
         if indices is not None and (grouped or name in sliced_out):
             write_artifact(
                 root, name, values, kind, cwd=Path.cwd(), untmp=paths.unmap, orders=indices,
-                catalog_name=f"{name}-{item}", prefix=prefix if slices.get("create_dir") else "",
+                catalog_name=f"{name}-{item}", create_dir=create_dir,
             )
         elif values[0] is not None:
             write_artifact(root, name, values[0], kind, cwd=Path.cwd(), untmp=paths.unmap)

@@ -123,13 +123,13 @@ def write_artifact(
     untmp: Any = str,
     orders: list[int] | None = None,
     catalog_name: str | None = None,
-    prefix: str = "",
+    create_dir: bool = False,
 ) -> None:
     """Copy what the OP returned for one output artifact into `root`, with its catalog.
 
     `orders` marks a stacked output (slices or groups): `value` is then one returned value per
     order and the catalog is a list whose items sort back into slice order after merging.
-    `prefix` puts each slice below its own folder (`create_dir`). `untmp` maps an absolute path
+    `create_dir` puts each slice below its own folder, named by its order. `untmp` maps an absolute path
     back to the `/tmp/...` path the manifest knows, so remapped step folders do not leak.
     """
     root.mkdir(parents=True, exist_ok=True)
@@ -138,8 +138,8 @@ def write_artifact(
         if item is None:
             return None
         source, rel = _relative(item, cwd, untmp)
-        if prefix and order is not None:
-            rel = f"{prefix}{order}/{rel}"
+        if create_dir and order is not None:
+            rel = f"{order}/{rel}"
         _copy(source, root / rel)
         return rel
 

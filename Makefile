@@ -23,7 +23,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q tests notebooks --nbval-lax
 
 test: lint typecheck pytest
 

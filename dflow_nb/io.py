@@ -508,7 +508,7 @@ class IODict(MutableMapping[str, Any]):
                 f"{self._kind.__name__}, got {type(value).__name__}; "
                 f"e.g. [{key!r}] = {self._kind.__name__}()"
             )
-        item: _IO = value
+        item: _IO = value  # type: ignore[assignment]
         if self._is_step:
             item._bind(key, step=self._owner)
         else:

@@ -223,7 +223,7 @@ def _input_sign_of(func: Callable[..., Any], annotations: Mapping[str, Any]) -> 
     kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
     defaults: dict[str, Any] = {}
     if func.__defaults__:
-        defaults.update(zip(positional[-len(func.__defaults__) :], func.__defaults__))
+        defaults.update(zip(positional[-len(func.__defaults__) :], func.__defaults__, strict=True))
     defaults.update(func.__kwdefaults__ or {})
     sign = OPIOSign()
     for arg in positional + kwonly:
@@ -237,8 +237,15 @@ def _input_sign_of(func: Callable[..., Any], annotations: Mapping[str, Any]) -> 
             default = defaults[arg]
             if isinstance(item, Artifact):
                 if default is None and not item.optional:
-                    item = Artifact(item.type, item.archive, item.save, True, item.global_name,
-                                    item.sub_path, item.description)
+                    item = Artifact(
+                        item.type,
+                        item.archive,
+                        item.save,
+                        True,
+                        item.global_name,
+                        item.sub_path,
+                        item.description,
+                    )
             elif isinstance(item, Parameter):
                 if not item.has_default:
                     item = type(item)(item.type, default, item.global_name, item.description)
@@ -264,7 +271,7 @@ def function(func: Callable[..., Any]) -> type[FunctionOP]:
             f"@OP.function decorates a plain function, got {type(func).__qualname__}. Write "
             "`@OP.function` directly above `def`."
         )
-    namespace = func.__globals__
+    namespace: Mapping[str, Any] = getattr(func, "__globals__", {})
     raw = dict(getattr(func, "__annotations__", {}) or {})
     annotations = {k: resolve_annotation(v, namespace) for k, v in raw.items()}
     returns = annotations.pop("return", None)

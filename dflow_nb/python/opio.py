@@ -131,8 +131,16 @@ class Artifact:
     `description`.
     """
 
-    __slots__ = ("type", "kind", "optional", "archive", "save", "global_name", "sub_path",
-                 "description")
+    __slots__ = (
+        "type",
+        "kind",
+        "optional",
+        "archive",
+        "save",
+        "global_name",
+        "sub_path",
+        "description",
+    )
 
     def __init__(
         self,
@@ -171,8 +179,14 @@ class Artifact:
 
     def __repr__(self) -> str:
         parts = [format_type(self.type)]
-        defaults = {"archive": "default", "save": None, "optional": False, "global_name": None,
-                    "sub_path": True, "description": None}
+        defaults = {
+            "archive": "default",
+            "save": None,
+            "optional": False,
+            "global_name": None,
+            "sub_path": True,
+            "description": None,
+        }
         for name, default in defaults.items():
             value = getattr(self, name)
             if value != default:

@@ -89,7 +89,9 @@ class _Resolver:
         if isinstance(node, ast.Dict):
             if any(k is None for k in node.keys):
                 raise self.fail("`**` in a dict display")
-            return {self.literal(k): self.type_(v) for k, v in zip(node.keys, node.values)}
+            return {
+                self.literal(k): self.type_(v) for k, v in zip(node.keys, node.values, strict=True)
+            }
         if isinstance(node, ast.List):
             return [self.type_(e) for e in node.elts]
         if isinstance(node, ast.Tuple):

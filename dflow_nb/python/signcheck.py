@@ -62,9 +62,7 @@ def _artifact_matches(value: Any, art: Artifact) -> bool:
     if art.kind == "path":
         return _is_pathlike(value)
     if art.kind == "list":
-        return isinstance(value, (list, tuple)) and all(
-            v is None or _is_pathlike(v) for v in value
-        )
+        return isinstance(value, (list, tuple)) and all(v is None or _is_pathlike(v) for v in value)
     if art.kind == "dict":
         return isinstance(value, dict) and all(
             isinstance(k, str) and (v is None or _is_pathlike(v)) for k, v in value.items()

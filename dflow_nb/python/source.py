@@ -103,8 +103,9 @@ def _class_source(op_class: type) -> tuple[str, dict[str, Any], int] | None:
     for node in tree.body:
         if isinstance(node, kinds) and node.name == name:
             end = node.end_lineno or node.lineno
-            if node.lineno <= code.co_firstlineno <= end:
-                start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            # co_firstlineno is the first decorator's line for decorated functions.
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            if start <= code.co_firstlineno <= end:
                 text = textwrap.dedent("".join(lines[start - 1 : end]))
                 return text, fn.__globals__, code.co_flags
     return None
@@ -142,14 +143,30 @@ def _free_names(source: str) -> set[str] | None:
         if isinstance(node, ast.AnnAssign):
             annotations.append(node.annotation)
         for ann in annotations:
-            for sub in ast.walk(ann):
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                    try:
-                        inner = ast.parse(sub.value, mode="eval")
-                    except SyntaxError:
-                        continue
-                    needed |= {n.id for n in ast.walk(inner) if isinstance(n, ast.Name)}
+            for sub in _quoted_annotations(ann):
+                try:
+                    inner = ast.parse(sub.value, mode="eval")
+                except SyntaxError:
+                    continue
+                needed |= {n.id for n in ast.walk(inner) if isinstance(n, ast.Name)}
     return needed - bound
+
+
+def _quoted_annotations(node: Any) -> list[Any]:
+    """String constants in type position of an annotation (not dict keys or call arguments)."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return [node] if isinstance(node.value, str) else []
+    if isinstance(node, ast.Subscript):
+        return _quoted_annotations(node.slice)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [c for e in node.elts for c in _quoted_annotations(e)]
+    if isinstance(node, ast.Dict):
+        return [c for v in node.values for c in _quoted_annotations(v)]
+    if isinstance(node, ast.BinOp):
+        return _quoted_annotations(node.left) + _quoted_annotations(node.right)
+    return []
 
 
 def _import_line(name: str, value: Any) -> str | None:
@@ -164,8 +181,16 @@ def _import_line(name: str, value: Any) -> str | None:
         return f"import {mod}" if mod == name else f"import {mod} as {name}"
     module = getattr(value, "__module__", None)
     if isinstance(module, str) and module not in ("__main__", "__mp_main__"):
-        attrs = [a for a in (getattr(value, "__qualname__", None), getattr(value, "__name__", None),
-                             getattr(value, "_name", None), name) if isinstance(a, str)]
+        attrs = [
+            a
+            for a in (
+                getattr(value, "__qualname__", None),
+                getattr(value, "__name__", None),
+                getattr(value, "_name", None),
+                name,
+            )
+            if isinstance(a, str)
+        ]
         parts = module.split(".")
         modules = [module] + [".".join(parts[:i]) for i in range(1, len(parts))]
         for mod in modules:

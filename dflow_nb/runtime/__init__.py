@@ -134,15 +134,15 @@ def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) ->
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     kind = {EXIT_TRANSIENT: "transient error, retried if retries remain"}.get(code, "fatal error")
     sys.stderr.write(
-        f"dflow_nb: OP {op_name!r} failed ({kind}, exit code {code}): "
-        f"{type(exc).__name__}: {exc}\n"
+        f"dflow_nb: OP {op_name!r} failed ({kind}, exit code {code}): {type(exc).__name__}: {exc}\n"
     )
     sys.stderr.flush()
     return code
 
 
-def _run_step(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_module: Any
-              ) -> int:
+def _run_step(
+    spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_module: Any
+) -> int:
     from dflow_nb.python.errors import FatalError, OPIOError, OPTypeError, TransientError
 
     from .timeout import StepTimeout, deadline
@@ -186,8 +186,9 @@ def _sign_kind(sign: Any, spec_type: str | None) -> str:
     return "path"
 
 
-def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_class: type,
-             op_module: Any) -> None:
+def _execute(
+    spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_class: type, op_module: Any
+) -> None:
     from pathlib import Path
 
     from .artifacts import read_artifact, write_artifact
@@ -264,6 +265,31 @@ def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op
         op_in = op_module.check_inputs(op_class, op_in)
         return op_module.check_outputs(op_class, op.execute(op_in))
 
+    outputs = spec.get("outputs") or {}
+    out_arts = outputs.get("artifacts") or []
+    sliced_out = set(slices.get("output_artifact") or []) if slices else set()
+    grouped = bool(group_size) and indices is not None
+    create_dir = bool(slices and slices.get("create_dir"))
+    stacked_arts = [
+        a for a in out_arts if indices is not None and (grouped or a["name"] in sliced_out)
+    ]
+
+    def write_stacked(result: Any, index: int) -> None:
+        # Copied right after each run: the next element reuses the same working directory.
+        for a in stacked_arts:
+            name = a["name"]
+            write_artifact(
+                Path(paths.map(a["path"])),
+                name,
+                [result.get(name)],
+                _sign_kind(out_sign.get(name), a.get("type")),
+                cwd=Path.cwd(),
+                untmp=paths.unmap,
+                orders=[index],
+                catalog_name=f"{name}-{index}",
+                create_dir=create_dir,
+            )
+
     results: list[Any] = []
     if indices is None:
         results.append(call(dict(common)))
@@ -278,9 +304,8 @@ def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op
                     )
                 op_in[key] = values[index]
             results.append(call(op_in))
-    grouped = bool(group_size) and indices is not None
+            write_stacked(results[-1], index)
 
-    outputs = spec.get("outputs") or {}
     for p in outputs.get("parameters") or []:
         name = p["name"]
         values = [r.get(name) for r in results]
@@ -292,19 +317,14 @@ def _execute(spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op
         except TypeError as exc:
             raise _StepError(f"OP {op_name!r}: output parameter {name!r}: {exc}") from None
         target.write_text(text)
-    sliced_out = set(slices.get("output_artifact") or []) if slices else set()
-    create_dir = bool(slices and slices.get("create_dir"))
-    for a in outputs.get("artifacts") or []:
+    for a in out_arts:
+        if a in stacked_arts:
+            continue
         name = a["name"]
         root = Path(paths.map(a["path"]))
-        kind = _sign_kind(out_sign.get(name), a.get("type"))
-        values = [r.get(name) for r in results]
-        if indices is not None and (grouped or name in sliced_out):
-            write_artifact(
-                root, name, values, kind, cwd=Path.cwd(), untmp=paths.unmap, orders=indices,
-                catalog_name=f"{name}-{item}", create_dir=create_dir,
-            )
-        elif values[0] is not None:
-            write_artifact(root, name, values[0], kind, cwd=Path.cwd(), untmp=paths.unmap)
-        else:
+        value = results[0].get(name)
+        if value is None:
             root.mkdir(parents=True, exist_ok=True)
+            continue
+        kind = _sign_kind(out_sign.get(name), a.get("type"))
+        write_artifact(root, name, value, kind, cwd=Path.cwd(), untmp=paths.unmap)

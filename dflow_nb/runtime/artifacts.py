@@ -129,8 +129,9 @@ def write_artifact(
 
     `orders` marks a stacked output (slices or groups): `value` is then one returned value per
     order and the catalog is a list whose items sort back into slice order after merging.
-    `create_dir` puts each slice below its own folder, named by its order. `untmp` maps an absolute path
-    back to the `/tmp/...` path the manifest knows, so remapped step folders do not leak.
+    `create_dir` puts each slice below its own folder, named by its order. `untmp` maps an
+    absolute path back to the `/tmp/...` path the manifest knows, so remapped step folders do
+    not leak.
     """
     root.mkdir(parents=True, exist_ok=True)
 
@@ -152,17 +153,17 @@ def write_artifact(
 
     if orders is not None:
         items: list[dict[str, Any]] = []
-        for order, item in zip(orders, value):
+        for order, item in zip(orders, value, strict=True):
             if isinstance(item, (list, tuple)):
-                items += [{"order": [order, j], "path": place(v, order)} for j, v in
-                          enumerate(item)]
+                items += [
+                    {"order": [order, j], "path": place(v, order)} for j, v in enumerate(item)
+                ]
             elif item is not None:
                 items.append({"order": order, "path": place_all(item, order)})
         catalog: dict[str, Any] = {"kind": "list", "items": items}
     elif kind == "list":
         placed = [place(v, None) for v in value or []]
-        catalog = {"kind": "list", "items": [{"order": i, "path": p} for i, p in
-                                             enumerate(placed)]}
+        catalog = {"kind": "list", "items": [{"order": i, "path": p} for i, p in enumerate(placed)]}
     else:
         catalog = {"kind": kind, "items": place_all(value, None)}
     folder = root / CATALOG_DIR

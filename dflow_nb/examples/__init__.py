@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m dflow_nb.examples.quickstart``."""

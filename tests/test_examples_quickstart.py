@@ -1,0 +1,31 @@
+"""The quickstart (README's first command) compiles, writes the manifest and runs a step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from argo_crd import validate_manifest
+
+
+def test_quickstart_runs_and_writes_a_valid_manifest(tmp_path: Path, crd: object) -> None:
+    env = dict(os.environ, DFLOW_NB_QUICKSTART_OUT=str(tmp_path / "q.yaml"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "dflow_nb.examples.quickstart"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "outputs {'msg': 'hello argo hello argo', 'length': 21}" in proc.stdout
+    manifest = yaml.safe_load((tmp_path / "q.yaml").read_text())
+    assert validate_manifest(manifest) == []
+    names = [t["name"] for t in manifest["spec"]["templates"]]
+    assert names == ["quickstart-steps", "greet", "shout"]

@@ -1,0 +1,33 @@
+"""Value checks against signs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+from dflow_nb.python.errors import OPTypeError
+from dflow_nb.python.opio import Artifact, NestedDict
+from dflow_nb.python.signcheck import check_sign_value, matches
+
+
+def test_matches() -> None:
+    assert matches(1, float)[0] and not matches(True, float)[0]
+    assert matches(None, Optional[int])[0]
+    assert not matches(["a", 1], List[str])[0]
+
+
+def test_artifact_values() -> None:
+    check_sign_value("Op", "input", "a", Path("x"), Artifact(Path))
+    check_sign_value("Op", "output", "a", ["x", Path("y")], Artifact(List[Path]))
+    check_sign_value("Op", "output", "a", {"k": "x"}, Artifact(Dict[str, Path]))
+    check_sign_value("Op", "output", "a", {"k": {"j": "x"}}, Artifact(NestedDict[Path]))
+    with pytest.raises(
+        OPTypeError,
+        match=r"OP 'Op': output artifact 'a' expects List\[Path\], "
+        r"got int \(3\)\. Fix the value the OP returns",
+    ):
+        check_sign_value("Op", "output", "a", 3, Artifact(List[Path]))
+    with pytest.raises(OPTypeError, match="optional=True"):
+        check_sign_value("Op", "input", "a", None, Artifact(Path))

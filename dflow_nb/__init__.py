@@ -49,6 +49,12 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
+# Imported eagerly (stdlib only, cheap): the submodule ``dflow_nb.config`` shares its name with
+# the ``config`` dict, and importing the submodule later (as most modules do) would bind
+# ``dflow_nb.config`` to the module, so ``from dflow_nb import config; config["mode"]`` would
+# fail. Importing it here binds the module first and then rebinds the names to the dicts.
+from .config import config, s3_config, set_config, set_s3_config  # noqa: E402
+
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)

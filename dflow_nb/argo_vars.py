@@ -79,8 +79,7 @@ class ArgoVar:
         return self.to_expr() if self.is_expression else f"asFloat({self.to_expr()})"
 
     def _cmp(self, op: str, other: Any) -> ArgoVar:
-        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
-        return ArgoVar(f"={self._num()} {op} {rhs}")
+        return ArgoVar(f"={self._num()} {op} {_num_expr(other)}")
 
     def __lt__(self, other: Any) -> ArgoVar:
         return self._cmp("<", other)
@@ -95,12 +94,18 @@ class ArgoVar:
         return self._cmp(">=", other)
 
     def __add__(self, other: Any) -> ArgoVar:
-        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
-        return ArgoVar(f"={self._num()} + {rhs}")
+        return ArgoVar(f"={self._num()} + {_num_expr(other)}")
 
     def __sub__(self, other: Any) -> ArgoVar:
-        rhs = other._num() if isinstance(other, ArgoVar) else to_expr(other)
-        return ArgoVar(f"={self._num()} - {rhs}")
+        return ArgoVar(f"={self._num()} - {_num_expr(other)}")
+
+
+def _num_expr(value: Any) -> str:
+    """The right-hand side of a comparison or sum: references (step outputs too) as numbers."""
+    ref = getattr(value, "argo_var", None)
+    if callable(ref):
+        value = ref()
+    return value._num() if isinstance(value, ArgoVar) else to_expr(value)
 
 
 def to_expr(value: Any) -> str:

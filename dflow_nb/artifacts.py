@@ -40,7 +40,9 @@ def _store() -> Path:
 
 def _rel(path: Path) -> Path:
     cwd = Path.cwd().resolve()
-    p = path.resolve() if not path.is_absolute() else path
+    # abspath, not resolve(): a symlink keeps its own name in the artifact (dflow's idiom for
+    # giving an artifact another layout than the local one, README 3.1.2)
+    p = Path(os.path.abspath(path))
     try:
         return p.relative_to(cwd)
     except ValueError:
@@ -83,7 +85,12 @@ def download_artifact(artifact: Any, path: Any = ".", **kwargs: Any) -> list[str
         )
     src = _store() / key
     if not src.exists():
-        raise FileNotFoundError(f"artifact {key!r} is not in the local store {str(_store())!r}")
+        src = Path(config.get("debug_workdir") or ".") / key
+    if not src.exists():
+        raise FileNotFoundError(
+            f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
+            f"folders under config['debug_workdir'] = {config.get('debug_workdir')!r}"
+        )
     dst = Path(path)
     dst.mkdir(parents=True, exist_ok=True)
     out = []

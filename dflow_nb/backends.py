@@ -14,7 +14,7 @@ from .config import config
 __all__ = ["get_backend", "register_backend"]
 
 _factories: dict[str, Callable[[], Any]] = {}
-_MODULES = {"debug": "dflow_nb.engine", "default": "dflow_nb.argo"}
+_MODULES = {"debug": "dflow_nb.engine.backend", "default": "dflow_nb.argo"}
 
 
 def register_backend(mode: str, factory: Callable[[], Any]) -> None:

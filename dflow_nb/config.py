@@ -82,8 +82,9 @@ config: dict[str, Any] = _from_env(_CONFIG_DEFAULTS, "DFLOW_")
 s3_config: dict[str, Any] = _from_env(_S3_DEFAULTS, "DFLOW_S3_")
 """dflow's ``s3_config``: where artifacts live when they leave the run folder."""
 
-if "DFLOW_HOST" not in os.environ and "DFLOW_MODE" not in os.environ:
-    config["mode"] = "debug"
+if "DFLOW_MODE" not in os.environ:
+    # dflow's Argo mode when a server is configured, the in-kernel engine otherwise
+    config["mode"] = "default" if "DFLOW_HOST" in os.environ else "debug"
 
 
 def set_config(**kwargs: Any) -> None:

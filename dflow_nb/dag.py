@@ -110,12 +110,22 @@ class DAG(OPTemplate):
                     f"DAG {self.name!r}: add() takes Task objects, got {type(t).__name__}; "
                     "use dflow_nb.Task(name, template, ...) inside a DAG."
                 )
-            if any(x.name == t.name for x in self.tasks):
+            names = self._task_names()
+            if t.name in names:
                 raise ValueError(
                     f"DAG {self.name!r} already has a task named {t.name!r}; task names must be "
                     f"unique within a DAG, e.g. {t.name + '-2'!r}."
                 )
             self.tasks.append(t)
+            names.add(t.name)
+
+    def _task_names(self) -> set[str]:
+        """Names of the tasks, cached so that adding n tasks costs O(n), not O(n**2)."""
+        cache = self.__dict__.get("_names_cache")
+        if cache is None or cache[0] is not self.tasks or len(cache[1]) != len(self.tasks):
+            cache = (self.tasks, {x.name for x in self.tasks})
+            self._names_cache = cache
+        return cache[1]
 
     def children(self) -> list[Task]:
         return list(self.tasks)
@@ -144,11 +154,22 @@ class DAG(OPTemplate):
         if ctx is not None and ctx.checks:
             self.check()
         tasks = []
+        checked: dict[str, str] = {}
         for t in self.tasks:
             tasks.append(t.to_dict(ctx))
             check = ctx.success_check(t) if ctx is not None else None
             if check is not None:
                 tasks.append(check.to_dict(ctx))
+                checked[t.name] = check.name
+        # continue_on_num_success/ratio: the task runs with continueOn.failed, so what depends
+        # on it must also wait for its check, as the next step group does in a Steps.
+        for task_d in tasks:
+            deps = task_d.get("dependencies")
+            if not deps or task_d["name"] in checked.values():
+                continue
+            for dep in list(deps):
+                if dep in checked and checked[dep] not in deps:
+                    deps.append(checked[dep])
         dag: dict[str, Any] = {"tasks": tasks}
         if self.fail_fast is not None:
             dag["failFast"] = self.fail_fast

@@ -9,6 +9,7 @@ and compiles to the right Argo ``from``/``value``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -26,7 +27,18 @@ __all__ = [
     "type_description",
 ]
 
-UNSET: Any = type("_Unset", (), {"__repr__": lambda self: "UNSET", "__bool__": lambda s: False})()
+UNSET: Any = type(
+    "_Unset",
+    (),
+    {
+        "__repr__": lambda self: "UNSET",
+        "__bool__": lambda s: False,
+        # a singleton, also through template.copy() (deepcopy) and pickling
+        "__copy__": lambda self: self,
+        "__deepcopy__": lambda self, memo: self,
+        "__reduce__": lambda self: "UNSET",
+    },
+)()
 
 
 def encode_value(value: Any) -> Any:
@@ -35,10 +47,27 @@ def encode_value(value: Any) -> Any:
         return value
     if isinstance(value, ArgoVar):
         return str(value)
+    given = _step_input_value(value)
+    if given is not UNSET:
+        return encode_value(given)
     ref = getattr(value, "argo_var", None)
     if callable(ref):
         return str(ref())
     return json.dumps(value)
+
+
+def _step_input_value(value: Any) -> Any:
+    """What a step passed to its input ``value`` (``step.inputs.parameters[...]``), or UNSET.
+
+    Argo has no ``{{steps.x.inputs...}}`` variable (its scope holds a step's id, status and
+    outputs only), so a reference to a step's input compiles to the argument the step was given,
+    which is valid wherever the referring step sits (the same template, later on).
+    """
+    if isinstance(value, (InputParameter, InputArtifact)) and value.step is not None:
+        given = value.value if isinstance(value, InputParameter) else value.source
+        if given is not None:
+            return given
+    return UNSET
 
 
 def type_description(tp: Any, description: str | None = None) -> str | None:
@@ -166,6 +195,9 @@ class InputParameter(_IO):
 
     def argo_var(self) -> ArgoVar:
         if self.step is not None:
+            given = _step_input_value(self)
+            if given is not UNSET:
+                return _as_var(given)
             return ArgoVar(f"{self._owner_prefix()}.inputs.parameters.{self.name}")
         return ArgoVar(f"inputs.parameters.{self.name}")
 
@@ -350,6 +382,9 @@ class InputArtifact(_IO):
 
     def argo_var(self) -> ArgoVar:
         if self.step is not None:
+            given = _step_input_value(self)
+            if given is not UNSET and not callable(getattr(given, "to_argo_source", None)):
+                return _as_var(given)
             return ArgoVar(f"{self._owner_prefix()}.inputs.artifacts.{self.name}")
         return ArgoVar(f"inputs.artifacts.{self.name}")
 
@@ -471,6 +506,28 @@ def _var_of(value: Any) -> ArgoVar:
     if callable(ref):
         return ref()
     raise TypeError(f"expected a step output, a template input or an expression, got {value!r}")
+
+
+def _as_var(value: Any) -> ArgoVar:
+    """A value given to a step as an ArgoVar: a reference stays one, a literal becomes ``=...``."""
+    if isinstance(value, ArgoVar):
+        return value
+    ref = getattr(value, "argo_var", None)
+    if callable(ref):
+        return ref()
+    text = encode_value(value)
+    whole = re.fullmatch(r"\{\{([^{}]*)\}\}", text)
+    if whole:
+        return ArgoVar(whole.group(1).strip())
+    pieces, pos = [], 0
+    for m in re.finditer(r"\{\{([^{}]*)\}\}", text):
+        if m.start() > pos:
+            pieces.append(json.dumps(text[pos : m.start()]))
+        pieces.append(f"string({ArgoVar(m.group(1).strip()).to_expr()})")
+        pos = m.end()
+    if pos < len(text) or not pieces:
+        pieces.append(json.dumps(text[pos:]))
+    return ArgoVar("=" + " + ".join(pieces))
 
 
 def _artifact_source(source: Any) -> dict[str, Any]:

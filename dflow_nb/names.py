@@ -62,7 +62,10 @@ def _fail(kind: str, name: object, rule: str, example: str) -> InvalidNameError:
 
 
 def _suggest_subdomain(name: str) -> str:
-    s = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
+    s = re.sub(r"[^a-z0-9.-]+", "-", name.lower())
+    # each dot-separated label must start and end with an alphanumeric: no '..', '.-', '-.'
+    labels = [part.strip("-") for part in s.split(".")]
+    s = ".".join(part for part in labels if part)[:57].rstrip("-.")
     return s or "my-name"
 
 

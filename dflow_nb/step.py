@@ -19,6 +19,7 @@ from .io import (
     OutputArtifact,
     OutputParameter,
     Outputs,
+    _step_input_value,
     encode_value,
 )
 from .names import _is_lenient, check_key, check_step_name
@@ -345,6 +346,9 @@ def _text(value: Any) -> Any:
 
 
 def _artifact_arg(name: str, src: Any, step: Step) -> dict[str, Any]:
+    given = _step_input_value(src)
+    if given is not UNSET:  # another step's input artifact: what that step was given
+        return _artifact_arg(name, given, step)
     if isinstance(src, str):
         return {"name": name, "from": src}
     if isinstance(src, dict):
@@ -394,10 +398,23 @@ def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
     tp = decl.type
     if tp is None or isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
         return
-    from .python.opio import format_type
-    from .python.typecheck import mismatch
+    slices = getattr(step.template, "slices", None)
+    if slices is not None and pname in (getattr(slices, "input_parameter", None) or []):
+        # a sliced input is a list of values of the declared type, one per parallel step
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                _check_literal_type_of(step, pname, tp, item)
+            return
+    _check_literal_type_of(step, pname, tp, value)
 
-    if mismatch(value, tp) is not None:
+
+def _check_literal_type_of(step: Step, pname: str, tp: Any, value: Any) -> None:
+    if isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
+        return
+    from .python.opio import format_type
+    from .python.signcheck import matches
+
+    if not matches(value, tp)[0]:
         raise TypeError(
             f"{step.kind} {step.name!r}: parameter {pname!r} of template "
             f"{step._template_label()} is declared {format_type(tp)}, got "

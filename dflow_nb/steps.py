@@ -47,20 +47,30 @@ class Steps(OPTemplate):
     def add(self, step: Step | list[Step]) -> None:
         """Append a step, or a list of steps that run at the same time."""
         group = list(step) if isinstance(step, (list, tuple)) else [step]
-        names = {s.name for g in self.steps for s in g}
+        names = self._step_names()
+        seen: set[str] = set()
         for s in group:
             if not isinstance(s, Step) or s.is_task:
                 raise TypeError(
                     f"Steps {self.name!r}: add() takes Step objects (or lists of them), got "
                     f"{type(s).__name__}; a Task belongs in a DAG."
                 )
-            if s.name in names:
+            if s.name in names or s.name in seen:
                 raise ValueError(
                     f"Steps {self.name!r} already has a step named {s.name!r}; step names must be "
                     f"unique within a Steps, e.g. {s.name + '-2'!r}."
                 )
-            names.add(s.name)
+            seen.add(s.name)
         self.steps.append(group)
+        names |= seen
+        self._names_cache = (self.steps, names, len(self.steps))
+
+    def _step_names(self) -> set[str]:
+        """Names of the steps, cached so that adding n steps costs O(n), not O(n**2)."""
+        cache = self.__dict__.get("_names_cache")
+        if cache is None or cache[0] is not self.steps or cache[2] != len(self.steps):
+            return {s.name for g in self.steps for s in g}
+        return cache[1]
 
     def children(self) -> list[Step]:
         return [s for g in self.steps for s in g]

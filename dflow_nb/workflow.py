@@ -176,7 +176,8 @@ class Workflow:
     def _loaded_manifest(self, ctx: CompileContext, templates: list[dict[str, Any]]) -> dict:
         raw = copy.deepcopy(self._raw) or {}
         spec = raw.setdefault("spec", {})
-        if "templates" in spec or templates:
+        # a manifest without templates (workflowTemplateRef) keeps none unless steps were added
+        if "templates" in spec or self._loaded_templates or getattr(self.entrypoint, "steps", None):
             spec["templates"] = templates
         return raw
 
@@ -250,10 +251,89 @@ class Workflow:
 
     # --- running (the engines plug in here) -------------------------------------------------
     def submit(self, reuse_step: list[Any] | None = None, **kwargs: Any) -> Any:
-        """Run the workflow on the engine chosen by ``config["mode"]``."""
+        """Start the workflow on the engine chosen by ``config["mode"]``; returns at once.
+
+        ``reuse_step``: steps from an earlier run (``query_step`` results) whose keys match
+        steps of this one; those are not run again and keep their outputs. ``python_mode``
+        (``"pool"``, ``"process"``, ``"inline"``) chooses how the in-kernel engine runs
+        Python OPs.
+        """
         from .backends import get_backend
 
-        return get_backend().submit(self, reuse_step=reuse_step, **kwargs)
+        run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
+        self._run = run
+        self.id = run.id
+        return run
+
+    def _handle(self) -> Any:
+        run = getattr(self, "_run", None)
+        if run is not None:
+            return run
+        if self.id is None:
+            raise RuntimeError(
+                f"Workflow {self.name!r} has not been submitted: call wf.submit() first, or "
+                "Workflow(id=...) to attach to an existing run"
+            )
+        from .backends import get_backend
+
+        backend = get_backend()
+        attach = getattr(backend, "attach", None)
+        if attach is None:
+            from .engine.backend import attach
+        self._run = attach(self.id)
+        return self._run
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
+        return str(self._handle().wait(timeout))
+
+    def query_status(self) -> str:
+        """``"Pending"``, ``"Running"``, ``"Succeeded"``, ``"Failed"`` or ``"Error"``."""
+        return str(self._handle().query_status())
+
+    def query(self) -> dict[str, Any]:
+        """The whole status, in Argo's shape."""
+        return dict(self._handle().status_dict())
+
+    def query_step(
+        self,
+        name: Any = None,
+        key: Any = None,
+        phase: Any = None,
+        id: Any = None,
+        type: Any = None,
+        sort_by_generation: bool = False,
+    ) -> list[Any]:
+        """dflow's ``query_step``: steps by name (regex), key, phase, id or type, typed outputs."""
+        from .argo_status import query_steps
+
+        run = self._handle()
+        return query_steps(
+            run.status_dict(),
+            run.manifest,
+            name=name,
+            key=key,
+            phase=phase,
+            id=id,
+            type=type,
+            sort_by_generation=sort_by_generation,
+        )
+
+    def query_step_by_key(self, key: Any, name: Any = None, phase: Any = None) -> list[Any]:
+        """dflow's ``query_step_by_key``."""
+        return self.query_step(name=name, key=key, phase=phase)
+
+    def query_keys_of_steps(self) -> list[str]:
+        """Keys of the steps that have one."""
+        return [s.key for s in self.query_step() if getattr(s, "key", None)]
+
+    def terminate(self) -> None:
+        """Stop the workflow: running steps are killed and marked Failed."""
+        self._handle().terminate()
+
+    def subscribe(self, listener: Any) -> Any:
+        """Call ``listener(event)`` on every status change; returns an unsubscribe function."""
+        return self._handle().subscribe(listener)
 
     def __repr__(self) -> str:
         return f"Workflow(name={self.name!r}, id={self.id!r})"

@@ -210,7 +210,8 @@ class PythonOPTemplate(ScriptOPTemplate):
                 )
             else:
                 tp = sign.type if isinstance(sign, (Parameter, BigParameter)) else sign
-                default = sign.default if isinstance(sign, Parameter) else UNSET
+                has_default = isinstance(sign, Parameter) and sign.has_default
+                default = sign.default if has_default else UNSET
                 p = InputParameter(type=tp)
                 if default is not UNSET:
                     p.value = default

@@ -1,0 +1,1 @@
+"""The in-kernel engine: runs Argo manifests locally with Argo's semantics."""

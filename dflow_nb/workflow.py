@@ -262,7 +262,7 @@ class Workflow:
 
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
-        self.id = run.id
+        self.id = getattr(run, "id", self.id)
         return run
 
     def _handle(self) -> Any:
@@ -277,9 +277,11 @@ class Workflow:
         from .backends import get_backend
 
         backend = get_backend()
-        attach = getattr(backend, "attach", None)
+        attach: Any = getattr(backend, "attach", None)
         if attach is None:
-            from .engine.backend import attach
+            from .engine import backend as local
+
+            attach = local.attach
         self._run = attach(self.id)
         return self._run
 

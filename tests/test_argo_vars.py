@@ -136,8 +136,7 @@ def test_comparisons_of_step_outputs(a: Any, b: Any) -> None:
 def test_comparison_with_argo_var_and_expression(a: Any) -> None:
     v = ArgoVar("inputs.parameters.x")
     assert str(a < v) == (
-        "{{=asFloat(steps['step-a'].outputs.parameters['n']) < "
-        "asFloat(inputs.parameters['x'])}}"
+        "{{=asFloat(steps['step-a'].outputs.parameters['n']) < asFloat(inputs.parameters['x'])}}"
     )
     e = ArgoVar("=len(x)")
     assert str(e < a) == "{{=len(x) < asFloat(steps['step-a'].outputs.parameters['n'])}}"

@@ -39,7 +39,11 @@ def test_dependencies_detected_from_inputs(templ: ShellOPTemplate) -> None:
     a = Task("a", templ)
     b = Task("b", templ, parameters={"x": a.outputs.parameters["y"]})
     c = Task("c", templ, artifacts={"a": b.outputs.artifacts["f"]})
-    d = Task("d", templ, parameters={"x": "{{tasks.a.outputs.parameters.y}}-%s" % c.outputs.parameters["y"]})
+    d = Task(
+        "d",
+        templ,
+        parameters={"x": "{{tasks.a.outputs.parameters.y}}-%s" % c.outputs.parameters["y"]},
+    )
     e = Task("e", templ, when="{{tasks.b.status}} == Succeeded")
     dag = DAG(name="main", tasks=[a, b, c, d, e])
     tasks = tasks_of(Workflow(name="w", dag=dag), "main")

@@ -121,9 +121,7 @@ def test_output_parameter_value_from_variants() -> None:
     t = ShellOPTemplate(name="t")
     t.outputs.parameters["o"] = OutputParameter(value_from_path="/tmp/o")
     s = Step("s", t)
-    p = bound(
-        OutputParameter(value_from_path="/tmp/x", default=3, global_name="g", type=str), "o"
-    )
+    p = bound(OutputParameter(value_from_path="/tmp/x", default=3, global_name="g", type=str), "o")
     assert p.to_dict() == {
         "name": "o",
         "valueFrom": {"path": "/tmp/x", "default": "3"},

@@ -67,7 +67,9 @@ def test_step_outputs_are_references(templ: ShellOPTemplate) -> None:
         "name": "msg",
         "value": "{{steps.first.outputs.parameters.out}}",
     }
-    s3 = Step("third", templ, parameters={"msg": "x"}, artifacts={"src": s1.outputs.artifacts["res"]})
+    s3 = Step(
+        "third", templ, parameters={"msg": "x"}, artifacts={"src": s1.outputs.artifacts["res"]}
+    )
     assert s3.to_dict()["arguments"]["artifacts"] == [
         {"name": "src", "from": "{{steps.first.outputs.artifacts.res}}"}
     ]
@@ -130,7 +132,9 @@ def test_missing_required_artifact(pt: PythonOPTemplate) -> None:
     assert "artifacts={'data': ...}" in msg and "optional = True" in msg
 
 
-def test_parameter_with_default_may_be_omitted(pt: PythonOPTemplate, templ: ShellOPTemplate) -> None:
+def test_parameter_with_default_may_be_omitted(
+    pt: PythonOPTemplate, templ: ShellOPTemplate
+) -> None:
     Step("ok", pt, parameters={"num": 1, "names": ["a"]}, artifacts={"data": "{{x}}"})
     s = Step("ok2", templ, parameters={"msg": "m"})  # opt has a value, src is optional
     assert [p["name"] for p in s.to_dict()["arguments"]["parameters"]] == ["msg"]
@@ -230,7 +234,9 @@ def test_key_becomes_dflow_key_argument(templ: ShellOPTemplate) -> None:
 
 
 def test_counting_successes_implies_continue_on_failed(templ: ShellOPTemplate) -> None:
-    s = Step("s", templ, parameters={"msg": "{{item}}"}, with_param=[1, 2], continue_on_num_success=1)
+    s = Step(
+        "s", templ, parameters={"msg": "{{item}}"}, with_param=[1, 2], continue_on_num_success=1
+    )
     assert s.to_dict()["continueOn"] == {"failed": True}
 
 
@@ -252,7 +258,9 @@ def test_referenced_steps(templ: ShellOPTemplate) -> None:
         key="k-{{steps.kk.outputs.parameters.i}}",
     )
     assert s.referenced_steps() == {"zz", "src", "yy", "ww", "kk"}
-    expr = Step("e", templ, parameters={"msg": "m"}, when="{{=steps['ex'].outputs.parameters['x']}}")
+    expr = Step(
+        "e", templ, parameters={"msg": "m"}, when="{{=steps['ex'].outputs.parameters['x']}}"
+    )
     assert expr.referenced_steps() == {"ex"}
 
 

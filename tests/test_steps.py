@@ -139,7 +139,10 @@ def test_recursion(templ: ShellOPTemplate) -> None:
     assert names == ["rec-steps", "loop", "inc"]  # each template once, despite the cycle
     loop_d = m["spec"]["templates"][1]
     assert loop_d["steps"][1][0]["template"] == "loop"
-    assert loop_d["steps"][1][0]["when"] == "{{steps.inc.outputs.parameters.i}} < {{inputs.parameters.n}}"
+    assert (
+        loop_d["steps"][1][0]["when"]
+        == "{{steps.inc.outputs.parameters.i}} < {{inputs.parameters.n}}"
+    )
     assert Workflow.from_dict(m).to_dict() == m
 
 

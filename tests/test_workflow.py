@@ -35,10 +35,12 @@ def hello(templ: ShellOPTemplate) -> Workflow:
     wf = Workflow(name="hello-world")
     s0 = Step("step0", templ, parameters={"msg": "HelloWorld!"})
     wf.add(s0)
-    wf.add([
-        Step("a", templ, parameters={"msg": s0.outputs.parameters["out"]}),
-        Step("b", templ, parameters={"msg": "x"}),
-    ])
+    wf.add(
+        [
+            Step("a", templ, parameters={"msg": s0.outputs.parameters["out"]}),
+            Step("b", templ, parameters={"msg": "x"}),
+        ]
+    )
     return wf
 
 
@@ -166,10 +168,12 @@ def manifest(templates: list[dict[str, Any]], entry: str = "main") -> dict[str, 
 
 
 def test_from_dict_undefined_template() -> None:
-    m = manifest([
-        {"name": "main", "steps": [[{"name": "first", "template": "nope"}]]},
-        {"name": "echo", "container": {"image": "alpine"}},
-    ])
+    m = manifest(
+        [
+            {"name": "main", "steps": [[{"name": "first", "template": "nope"}]]},
+            {"name": "echo", "container": {"image": "alpine"}},
+        ]
+    )
     with pytest.raises(ValueError) as exc:
         Workflow.from_dict(m)
     msg = str(exc.value)
@@ -184,11 +188,13 @@ def test_from_dict_undefined_template_in_dag() -> None:
 
 
 def test_from_dict_is_identity_and_exposes_the_model() -> None:
-    m = manifest([
-        {"name": "main", "steps": [[{"name": "s", "template": "echo"}]]},
-        {"name": "echo", "container": {"image": "alpine"}},
-        {"name": "bye", "container": {"image": "alpine"}},
-    ])
+    m = manifest(
+        [
+            {"name": "main", "steps": [[{"name": "s", "template": "echo"}]]},
+            {"name": "echo", "container": {"image": "alpine"}},
+            {"name": "bye", "container": {"image": "alpine"}},
+        ]
+    )
     m["metadata"] = {"name": "fixed", "namespace": "ns", "labels": {"a": "b"}}
     m["spec"]["onExit"] = "bye"
     m["spec"]["arguments"] = {"parameters": [{"name": "p", "value": "1"}]}
@@ -230,8 +236,12 @@ def test_from_dict_without_templates() -> None:
 
 
 def test_loaded_workflow_can_be_extended(templ: ShellOPTemplate) -> None:
-    m = manifest([{"name": "main", "steps": [[{"name": "s", "template": "echo"}]]},
-                  {"name": "echo", "container": {"image": "alpine"}}])
+    m = manifest(
+        [
+            {"name": "main", "steps": [[{"name": "s", "template": "echo"}]]},
+            {"name": "echo", "container": {"image": "alpine"}},
+        ]
+    )
     wf = Workflow.from_dict(m)
     wf.add(Step("more", templ, parameters={"msg": "m"}))
     out = wf.to_dict()
@@ -259,6 +269,20 @@ def test_submit_without_engine_says_what_to_do(
     assert "wf.to_yaml()" in msg
     assert "debug" in msg and "default" in msg
     assert backends._factories.get("no-such-mode") is None
+
+
+def test_submit_when_the_engine_module_is_absent(
+    templ: ShellOPTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dflow_nb import backends
+
+    monkeypatch.delitem(backends._factories, "default", raising=False)
+    monkeypatch.setitem(backends._MODULES, "default", "dflow_nb.not_installed_engine")
+    monkeypatch.setitem(config, "mode", "default")
+    with pytest.raises(
+        RuntimeError, match="No engine is available for config\\['mode'\\] = 'default'"
+    ):
+        hello(templ).submit()
 
 
 def test_submit_goes_to_the_registered_backend(

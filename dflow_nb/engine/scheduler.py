@@ -1101,12 +1101,15 @@ class Scheduler:
                     if "default" in d or "value" in d:
                         continue  # absent optional: the input's default applies (3.8)
             params.append(p)
-        out = dict(args)
+        out = {k: v for k, v in args.items() if k != "artifacts"}
         out["parameters"] = params
         try:
             result: dict[str, Any] = substitute(
                 out, full, allow_unresolved=lenient, strict_prefixes=() if lenient else ("steps.", "tasks.")
             )
+            # artifact sources (``from``) are resolved against the artifact scope, not as text
+            if args.get("artifacts"):
+                result["artifacts"] = substitute(args["artifacts"], _no_artifact_refs(full))
         except Exception as exc:
             text = json.dumps(args)
             raise StepError(self._absent_message(str(exc), text)) from exc
@@ -1172,7 +1175,7 @@ class Scheduler:
             if default is not None:
                 scope[key] = str(default)
             else:
-                scope.pop(key, None)
+                scope[key] = None  # type: ignore[assignment]  # absent optional (3.8)
                 self.absent.add(key)
         for a in (tmpl.get("outputs") or {}).get("artifacts") or []:
             arts[f"{prefix}.outputs.artifacts.{a['name']}"] = None
@@ -1408,7 +1411,6 @@ class Scheduler:
     def _template_outputs(
         self, tmpl: dict[str, Any], scope: dict[str, str], arts: dict[str, Any], node: dict[str, Any]
     ) -> dict[str, Any]:
-        from .expr import evaluate, expand_scope, to_json
         from .substitute import substitute
 
         outs = tmpl.get("outputs") or {}
@@ -1420,6 +1422,8 @@ class Scheduler:
                 if "parameter" in vf:
                     value = substitute(vf["parameter"], scope, allow_unresolved=False, strict_prefixes=("steps.", "tasks."))
                 elif "expression" in vf:
+                    from .expr import evaluate, expand_scope, to_json
+
                     env = expand_scope({k: v for k, v in scope.items()})
                     for key in self.absent:
                         _set_nested_none(env, key)
@@ -1474,6 +1478,10 @@ class Scheduler:
             out["artifacts"] = art_out
             self.status.update(node["id"], _artifact_paths=paths)
         return out
+
+
+def _no_artifact_refs(scope: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scope.items() if ".outputs.artifacts." not in k}
 
 
 def _set_nested_none(env: dict[str, Any], dotted: str) -> None:

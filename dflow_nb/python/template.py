@@ -133,8 +133,8 @@ class PythonOPTemplate(ScriptOPTemplate):
     ) -> None:
         from ..config import config
 
-        op = op_class() if not isinstance(op_class, type) else op_class
-        op_cls = op if isinstance(op, type) else type(op)
+        # a class OP, an @OP.function OP, or an instance of either (dflow accepts both)
+        op_cls = op_class if isinstance(op_class, type) else type(op_class)
         if not hasattr(op_cls, "get_input_sign") or not hasattr(op_cls, "execute"):
             raise TypeError(
                 f"PythonOPTemplate needs an OP class or an @OP.function OP, got {op_class!r}; "

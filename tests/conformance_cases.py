@@ -1,0 +1,81 @@
+"""The Argo conformance corpus as test cases: which manifests run locally, and what to expect.
+
+Reads ../shared/conformance/argo/MANIFEST.tsv. A case's expected workflow phase comes from the
+``expected`` column (Argo's own test assertions or examples_test); cases that cannot have a
+stable local outcome are skipped with their reason, and the same reasons are in
+docs/conformance.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "conformance" / "argo"
+
+# Cases whose outcome is random or that sleep for long, with the reason (docs/conformance.md).
+SKIP: dict[str, str] = {
+    "argo-examples/core/forever.yaml": "runs forever by design",
+    "argo-examples/core/colored-logs.yaml": "sleeps for long (duration label)",
+    "argo-examples/core/resubmit.yaml": "random outcome",
+    "argo-examples/core/retry-container.yaml": "random outcome (retries a random exit)",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str
+    local_class: str
+    expected: str
+    feature: str
+    note: str
+
+    @property
+    def phase(self) -> str | None:
+        """The expected workflow phase, or None when the corpus states none."""
+        e = self.expected
+        if e.startswith("n/a"):
+            return None
+        if "should Succeed" in e:
+            return "Succeeded"
+        for pat, phase in (
+            (r"Equal\(WorkflowError", "Error"),
+            (r"Equal\(WorkflowFailed|WorkflowPhase\(\"Failed\"\)|ToBeFailed", "Failed"),
+            (r"Equal\(WorkflowSucceeded|ToBeSucceeded", "Succeeded"),
+        ):
+            if re.search(pat, e):
+                return phase
+        if e.startswith("Failed"):
+            return "Failed"
+        if "Succeeded" in e:
+            return "Succeeded"
+        return None
+
+    @property
+    def skip_reason(self) -> str | None:
+        if self.path in SKIP:
+            return SKIP[self.path]
+        if self.phase is None:
+            return f"the corpus states no comparable outcome ({self.expected[:60]})"
+        if "no-test: duration" in self.expected:
+            return "sleeps for long (Argo's examples_test skips it: duration)"
+        return None
+
+
+def cases() -> list[Case]:
+    """Every Y, Y+K and Y+A row of MANIFEST.tsv (once per file)."""
+    rows: list[Case] = []
+    seen: set[str] = set()
+    with (CORPUS / "MANIFEST.tsv").open() as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            cls = row["local_class"].split()[0]
+            if cls not in ("Y", "Y+K", "Y+A") or row["path"] in seen:
+                continue
+            seen.add(row["path"])
+            rows.append(
+                Case(row["path"], row["local_class"], row["expected"], row["feature"], row["note"])
+            )
+    return rows

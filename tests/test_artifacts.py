@@ -1,0 +1,104 @@
+"""dflow_nb.artifacts: upload_artifact / download_artifact against the local store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dflow_nb import S3Artifact, ShellOPTemplate, Step, download_artifact, upload_artifact
+from dflow_nb import config as dflow_config
+from dflow_nb.io import InputArtifact
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with its own store, so nothing leaks into the repo."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setitem(dflow_config, "local_store", str(tmp_path / "store"))
+    return work
+
+
+def files_under(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_round_trip_keeps_relative_paths(workdir: Path, tmp_path: Path) -> None:
+    (workdir / "data" / "sub").mkdir(parents=True)
+    (workdir / "data" / "a.txt").write_text("A")
+    (workdir / "data" / "sub" / "b.txt").write_text("B")
+    (workdir / "top.txt").write_text("T")
+    art = upload_artifact(["data", Path("top.txt")])
+    assert isinstance(art, S3Artifact) and art.key.startswith("upload/")
+    out = tmp_path / "out"
+    copied = download_artifact(art, path=out)
+    assert sorted(Path(p).name for p in copied) == ["data", "top.txt"]
+    assert files_under(out) == {"data/a.txt": "A", "data/sub/b.txt": "B", "top.txt": "T"}
+
+
+def test_single_file_and_dict(workdir: Path, tmp_path: Path) -> None:
+    (workdir / "one.txt").write_text("1")
+    (workdir / "two.txt").write_text("2")
+    out1 = tmp_path / "o1"
+    download_artifact(upload_artifact("one.txt"), path=str(out1))
+    assert files_under(out1) == {"one.txt": "1"}
+    out2 = tmp_path / "o2"
+    download_artifact(upload_artifact({"x": "one.txt", "y": "two.txt"}), path=out2)
+    assert files_under(out2) == {"one.txt": "1", "two.txt": "2"}
+
+
+def test_absolute_path_inside_cwd_is_relative(workdir: Path, tmp_path: Path) -> None:
+    (workdir / "d").mkdir()
+    (workdir / "d" / "f.txt").write_text("F")
+    out = tmp_path / "out"
+    download_artifact(upload_artifact(str(workdir / "d" / "f.txt")), path=out)
+    assert files_under(out) == {"d/f.txt": "F"}
+
+
+def test_path_outside_cwd_keeps_its_absolute_form(workdir: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "x.txt"
+    outside.parent.mkdir()
+    outside.write_text("X")
+    out = tmp_path / "out"
+    download_artifact(upload_artifact(str(outside)), path=out)
+    expected = str(Path(*outside.resolve().parts[1:]))
+    assert files_under(out) == {expected: "X"}
+    rel_up = tmp_path / "out2"
+    download_artifact(upload_artifact(os.path.join("..", "elsewhere", "x.txt")), path=rel_up)
+    assert files_under(rel_up) == {expected: "X"}
+
+
+def test_symlink_gives_another_layout(workdir: Path, tmp_path: Path) -> None:
+    """dflow's idiom (README 3.1.2): link a folder into cwd to choose its path in the artifact."""
+    real = tmp_path / "far" / "away" / "results"
+    real.mkdir(parents=True)
+    (real / "r.txt").write_text("R")
+    os.symlink(real, workdir / "results")
+    out = tmp_path / "out"
+    download_artifact(upload_artifact("results"), path=out)
+    assert files_under(out) == {"results/r.txt": "R"}
+
+
+def test_missing_path(workdir: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="'nope.txt' does not exist"):
+        upload_artifact("nope.txt")
+
+
+def test_download_errors(workdir: Path) -> None:
+    with pytest.raises(TypeError, match="download_artifact expects an artifact"):
+        download_artifact("some/path")
+    with pytest.raises(FileNotFoundError, match="'upload/missing' is .*in the local store"):
+        download_artifact(S3Artifact("upload/missing"))
+
+
+def test_uploaded_artifact_as_step_input(workdir: Path) -> None:
+    (workdir / "in.txt").write_text("I")
+    art = upload_artifact("in.txt")
+    t = ShellOPTemplate(name="t", script="cat /tmp/in")
+    t.inputs.artifacts["foo"] = InputArtifact(path="/tmp/in")
+    s = Step("s", t, artifacts={"foo": art})
+    assert s.to_dict()["arguments"]["artifacts"] == [{"name": "foo", "s3": {"key": art.key}}]
+    assert repr(art) == f"S3Artifact(key={art.key!r})"

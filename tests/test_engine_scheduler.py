@@ -1,0 +1,142 @@
+"""The in-kernel engine on workflows built with the dflow API: submit, wait, query, terminate."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dflow_nb import DAG, Step, Steps, Task, Workflow, argo_range, config
+from dflow_nb.python import PythonOPTemplate
+
+import engine_ops as ops
+
+
+@pytest.fixture(autouse=True)
+def _debug_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+
+def _t(op: object, **kw: object) -> PythonOPTemplate:
+    return PythonOPTemplate(op, image="python:3.11", **kw)  # type: ignore[arg-type]
+
+
+def test_two_steps_typed_outputs() -> None:
+    s0 = Step("first", template=_t(ops.inc), parameters={"x": 1})
+    s1 = Step("second", template=_t(ops.inc), parameters={"x": s0.outputs.parameters["y"]})
+    wf = Workflow(name="two")
+    wf.add(s0)
+    wf.add(s1)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded"
+    (step,) = wf.query_step(name="second")
+    assert step.phase == "Succeeded"
+    assert step.outputs.parameters["y"].value == 3
+
+
+def test_fan_out_and_dag() -> None:
+    t = _t(ops.inc)
+    fan = Step("fan", template=t, parameters={"x": "{{item}}"}, with_param=argo_range(5))
+    wf = Workflow(name="fan")
+    wf.add(fan)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded"
+    kids = [s for s in wf.query_step(name="fan") if s.type == "Pod"]
+    assert sorted(s.outputs.parameters["y"].value for s in kids) == [1, 2, 3, 4, 5]
+    dag = DAG()
+    a = Task("a", template=_t(ops.inc), parameters={"x": 1})
+    b = Task("b", template=_t(ops.add), parameters={"a": a.outputs.parameters["y"], "b": 10})
+    dag.add([a, b])
+    wf2 = Workflow(name="dag", dag=dag)
+    wf2.submit()
+    assert wf2.wait(60) == "Succeeded"
+    assert wf2.query_step(name="b")[0].outputs.parameters["s"].value == 12
+
+
+def test_artifacts_flow_between_steps() -> None:
+    w = Step("w", template=_t(ops.write), parameters={"msg": "hello"})
+    r = Step("r", template=_t(ops.read), artifacts={"src": w.outputs.artifacts["out"]})
+    wf = Workflow(name="arts")
+    wf.add(w)
+    wf.add(r)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded", wf.query()
+    assert wf.query_step(name="r")[0].outputs.parameters["text"].value == "hello"
+
+
+def test_when_and_transient_retries(tmp_path: Path) -> None:
+    marker = str(tmp_path / "count")
+    s = Step(
+        "flaky",
+        template=_t(ops.flaky, retry_on_transient_error=3),
+        parameters={"marker": marker},
+    )
+    skip = Step("skip", template=_t(ops.inc), parameters={"x": 1}, when="1 > 2")
+    wf = Workflow(name="retry")
+    wf.add(s)
+    wf.add(skip)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded"
+    assert Path(marker).read_text() == "3"
+    retry = wf.query_step(name="flaky", type="Retry")
+    assert retry and retry[0].phase == "Succeeded"
+    assert wf.query_step(name="skip")[0].phase == "Skipped"
+
+
+def test_terminate_kills_running_steps() -> None:
+    wf = Workflow(name="term")
+    wf.add(Step("nap", template=_t(ops.nap), parameters={"seconds": 30}))
+    wf.submit()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    wf.terminate()
+    assert wf.wait(10) == "Failed"
+    assert time.monotonic() - t0 < 8
+    (step,) = wf.query_step(name="nap")
+    assert step.phase == "Failed"
+
+
+def test_timeout_fails_the_step() -> None:
+    wf = Workflow(name="timeout")
+    wf.add(Step("nap", template=_t(ops.nap), parameters={"seconds": 30}, timeout=1))
+    t0 = time.monotonic()
+    wf.submit()
+    assert wf.wait(20) == "Failed"
+    assert time.monotonic() - t0 < 15
+
+
+def test_recursion_steps_loop() -> None:
+    from dflow_nb import InputParameter, Inputs
+
+    loop = Steps(name="loop", inputs=Inputs(parameters={"i": InputParameter()}))
+    body = Step("body", template=_t(ops.inc), parameters={"x": loop.inputs.parameters["i"]})
+    loop.add(body)
+    again = Step(
+        "again",
+        template=loop,
+        parameters={"i": body.outputs.parameters["y"]},
+        when="%s < 3" % body.outputs.parameters["y"],
+    )
+    loop.add(again)
+    wf = Workflow(name="recurse")
+    wf.add(Step("start", template=loop, parameters={"i": 0}))
+    wf.submit()
+    assert wf.wait(60) == "Succeeded", wf.query()
+    values = sorted(s.outputs.parameters["y"].value for s in wf.query_step(name="body"))
+    assert values == [1, 2, 3]
+
+
+def test_reattach_from_journal_in_a_new_object() -> None:
+    wf = Workflow(name="journal")
+    wf.add(Step("one", template=_t(ops.inc), parameters={"x": 41}))
+    wf.submit()
+    assert wf.wait(60) == "Succeeded"
+    from dflow_nb.engine import backend
+
+    backend._runs.pop(wf.id)  # as after a kernel restart
+    again = Workflow(id=wf.id)
+    assert again.query_status() == "Succeeded"
+    assert again.query_step(name="one")[0].outputs.parameters["y"].value == 42

@@ -2,9 +2,12 @@
 
 Prints one table: our number, pydflow's measured in the same run, the ratio (anchor / ours,
 so above 1 means faster than pydflow) and the target from DESIGN.md. Both sides compile with
-the same builder code (bench/compile.py) in fresh interpreters, so the ratios are like for like.
+the same builder code (bench/compile.py) and run workflows with the same program
+(bench/engine.py: dflow_nb's in-kernel engine against pydflow's debug mode) in fresh
+interpreters, so the ratios are like for like.
 
     .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
+                                  [--no-engine] [--engine-size 50] [--engine-big 1000]
 """
 
 from __future__ import annotations
@@ -17,19 +20,25 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from anchor import compile_times, measure_anchor
+from anchor import compile_times, ensure_pydflow, measure_anchor
+from engine import engine_time
 from importtime import import_time
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
 class Row(NamedTuple):
-    """One line of the table; ``None`` means not measured (or failed, see the notes)."""
+    """One line of the table; ``None`` means not measured (or failed, see the notes).
+
+    ``target`` is a time ours must stay under; ``min_ratio`` a speed-up over the anchor
+    (anchor / ours) ours must reach.
+    """
 
     label: str
     ours: float | None
     anchor: float | None
     target: float | None
+    min_ratio: float | None = None
 
 
 def machine() -> dict[str, Any]:
@@ -70,6 +79,42 @@ def measure_ours(size: int, runs: int, repeat: int, notes: list[str]) -> dict[st
     }
 
 
+def engine_cases(size: int, big: int, anchor: bool) -> dict[str, tuple[str, int]]:
+    """What bench/engine.py runs, by result key: (case, fan-out width).
+
+    pydflow (``anchor``) runs the three shapes compared side by side; dflow_nb also runs the
+    fan-out in ``python_mode="process"`` and the big fan-out the per-step overhead comes from.
+    """
+    cases = {"one": ("one", 1), "fan": ("fan", size), "slices": ("slices", size)}
+    if not anchor:
+        cases |= {"fan-process": ("fan-process", size), "fan-big": ("fan", big)}
+    return cases
+
+
+def measure_engine(
+    python: Path | str,
+    package: str,
+    cases: dict[str, tuple[str, int]],
+    warm: int,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Each case in a fresh interpreter: cold time, and warm (best of ``warm`` reruns) if any.
+
+    Every run is checked to end Succeeded, and dflow_nb's (and pydflow's) step outputs to add up
+    to the expected sum; a case that fails is left out and becomes a note.
+    """
+    out: dict[str, Any] = {}
+    for key, (case, width) in cases.items():
+        times = _attempt(
+            f"run {package} {case} x{width}",
+            notes,
+            lambda case=case, width=width: engine_time(python, package, case, width, warm),
+        )
+        if times is not None:
+            out[key] = times | {"size": width}
+    return out
+
+
 def compile_errors(side: str, measured: dict[str, Any]) -> list[str]:
     """Notes for workflow shapes that failed to build or compile (bench/compile.py's errors)."""
     times = measured.get("compile") or {}
@@ -77,7 +122,11 @@ def compile_errors(side: str, measured: dict[str, Any]) -> list[str]:
 
 
 def rows(ours: dict[str, Any], anchor: dict[str, Any], size: int) -> list[Row]:
-    """Pair our figures with the anchor's; the compile target applies to ``to_dict`` alone."""
+    """Pair our figures with the anchor's; the compile target applies to ``to_dict`` alone.
+
+    Engine rows: pydflow's debug mode has no warm pool, so its single (fresh-process) time is
+    the anchor of both our cold and warm rows.
+    """
 
     def pick(side: dict[str, Any], kind: str, phase: str) -> float | None:
         times = side.get("compile") or {}
@@ -98,6 +147,40 @@ def rows(ours: dict[str, Any], anchor: dict[str, Any], size: int) -> list[Row]:
                        pick(anchor, kind, "compile"), 1.0))  # fmt: skip
         out.append(Row(f"{what}: build + to_dict()", pick(ours, kind, "total"),
                        pick(anchor, kind, "total"), None))  # fmt: skip
+    if "engine" in ours:
+        out += engine_rows(ours["engine"], anchor.get("engine") or {})
+    return out
+
+
+def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
+    """Submit until Succeeded: one step, fan-outs, and the per-step overhead of pool mode."""
+
+    def get(side: dict[str, Any], key: str, phase: str = "cold") -> float | None:
+        value = (side.get(key) or {}).get(phase)
+        return None if value is None else float(value)
+
+    def width(key: str) -> int:
+        return int((ours.get(key) or anchor.get(key) or {}).get("size", 0))
+
+    out: list[Row] = []
+    n, big = width("fan") or width("slices"), width("fan-big")
+    shapes = [
+        ("one", "1 step: submit + wait", "one", None, None),
+        ("fan", f"{n}-way fan-out (with_param)", "fan", None, 30.0),
+        ("slices", f"{n}-way fan-out by Slices", "slices", None, None),
+        ("fan-process", f"{n}-way fan-out, python_mode=process", "fan", None, None),
+        ("fan-big", f"{big:,}-way fan-out", None, 5.0, None),
+    ]
+    for key, what, anchor_key, target, min_ratio in shapes:
+        if key not in ours and (anchor_key is None or anchor_key not in anchor):
+            continue
+        pyd = get(anchor, anchor_key) if anchor_key else None
+        out.append(Row(f"{what} (cold)", get(ours, key), pyd, target, min_ratio))
+        out.append(Row(f"{what} (warm)", get(ours, key, "warm"), pyd, target, min_ratio))
+    one, many = get(ours, "one", "warm"), get(ours, "fan-big", "warm")
+    if one is not None and many is not None and big:
+        per_step = (many - one) / big
+        out.append(Row(f"pool overhead/step: ({big:,}-way - 1 step)/{big:,}", per_step, None, 0.01))
     return out
 
 
@@ -113,8 +196,13 @@ def render(table: list[Row], info: dict[str, Any], notes: list[str]) -> str:
     ]
     for r in table:
         ratio = f"{r.anchor / r.ours:.1f}x" if r.ours and r.anchor else "-"
-        target = f"< {r.target:g} s" if r.target else "-"
-        ok = "-" if r.target is None or r.ours is None else ("yes" if r.ours < r.target else "NO")
+        target, ok = "-", "-"
+        if r.target is not None:
+            target = f"< {r.target:g} s"
+            ok = "-" if r.ours is None else ("yes" if r.ours < r.target else "NO")
+        elif r.min_ratio is not None:
+            target = f">= {r.min_ratio:g}x"
+            ok = "-" if ratio == "-" else ("yes" if r.anchor / r.ours >= r.min_ratio else "NO")
         lines.append(
             f"{r.label:<48} {sec(r.ours):>11} {sec(r.anchor):>11} {ratio:>8} {target:>9}  {ok}"
         )
@@ -129,11 +217,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per import")
     parser.add_argument("--repeat", type=int, default=3, help="compile rounds (best is kept)")
     parser.add_argument("--no-anchor", action="store_true", help="skip pydflow")
+    parser.add_argument(
+        "--engine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run workflows (bench/engine.py); --no-engine skips it",
+    )
+    parser.add_argument(
+        "--engine-size", type=int, default=50, help="width of the fan-outs run on both sides"
+    )
+    parser.add_argument(
+        "--engine-big", type=int, default=1_000, help="width of the big fan-out (dflow_nb only)"
+    )
+    parser.add_argument(
+        "--engine-warm",
+        type=int,
+        default=1,
+        help="warm reruns per case after the cold run (best is kept)",
+    )
     args = parser.parse_args(argv)
 
     notes: list[str] = []
     ours = measure_ours(args.size, args.runs, args.repeat, notes)
     notes += compile_errors("dflow_nb", ours)
+    if args.engine:
+        cases = engine_cases(args.engine_size, args.engine_big, anchor=False)
+        ours["engine"] = measure_engine(sys.executable, "dflow_nb", cases, args.engine_warm, notes)
     failed = len(notes) > 0
     anchor: dict[str, Any] = {}
     if not args.no_anchor:
@@ -144,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             or {}
         )
         notes += compile_errors("pydflow", anchor)
+        if args.engine:
+            python = _attempt("pydflow venv", notes, ensure_pydflow)
+            if python is not None:
+                cases = engine_cases(args.engine_size, args.engine_big, anchor=True)
+                anchor["engine"] = measure_engine(python, "dflow", cases, 0, notes)
     info = machine() | {"anchor": anchor.get("version", "not measured")}
     print(render(rows(ours, anchor, args.size), info, notes))
     try:

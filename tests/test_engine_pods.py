@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,11 @@ def run(tmp_path: Path, template: dict[str, Any], **kw: Any) -> PodResult:
 
 
 def script(source: str, command: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": "t", "script": {"image": "alpine", "command": command or ["sh"], "source": source}, **extra}
+    return {
+        "name": "t",
+        "script": {"image": "alpine", "command": command or ["sh"], "source": source},
+        **extra,
+    }
 
 
 def container(command: list[str], args: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -43,16 +46,17 @@ def container(command: list[str], args: list[str] | None = None, **extra: Any) -
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is gone for our purposes
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    """Whether `pid` still runs a second after its group was killed (zombies count as gone)."""
+    deadline = time.monotonic() + 1
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                running = f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+        except OSError:
+            running = False
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.01)
 
 
 # --- scripts and containers ------------------------------------------------------------------
@@ -86,6 +90,28 @@ def test_container_with_args(tmp_path: Path) -> None:
     assert (r.phase, r.result, r.output_parameters) == ("Succeeded", "a-b", {"o": "a-b"})
 
 
+def test_script_path_follows_the_args_and_is_executable(tmp_path: Path) -> None:
+    # Argo runs command + args + [script]; `sh -c <script>` needs it executable.
+    r = run(tmp_path, script("echo from-script", ["sh", "-c"]), name="c")
+    assert (r.phase, r.result) == ("Succeeded", "from-script"), r.message
+    t = script("echo unused", ["sh", "-c"])
+    t["script"]["args"] = ['echo "$0"']  # `sh -c 'echo "$0"' <script>` prints the script path
+    r = run(tmp_path, t, name="s")
+    assert r.result == str(tmp_path / "s" / "script")
+
+
+def test_volume_mounts_are_shared_by_the_workflow_steps(tmp_path: Path) -> None:
+    mounts = [{"name": "workdir", "mountPath": "/mnt/vol"}]
+    write = container(["sh", "-c"], ["echo hello > /mnt/vol/hello.txt"])
+    write["container"]["volumeMounts"] = mounts
+    read = container(["sh", "-c"], ["cat /mnt/vol/hello.txt"])
+    read["container"]["volumeMounts"] = mounts
+    assert run(tmp_path, write, name="wf/a").phase == "Succeeded"
+    r = run(tmp_path, read, name="wf/b")
+    assert (r.phase, r.result) == ("Succeeded", "hello")
+    assert (tmp_path / "wf" / "volumes" / "workdir" / "hello.txt").exists()
+
+
 def test_result_trims_one_newline_and_keeps_last_256k(tmp_path: Path) -> None:
     r = run(tmp_path, script("printf 'a\\n\\n'"), name="one")
     assert r.result == "a\n"
@@ -109,7 +135,9 @@ def test_output_parameters_path_default_and_missing(tmp_path: Path) -> None:
         {"name": "b", "valueFrom": {"path": "/tmp/none", "default": "Foobar"}},
         {"name": "c", "valueFrom": {"path": "/mnt/c"}},
     ]
-    t = script("printf 'va\\n\\n' > /tmp/a.txt; echo -n vc > /mnt/c", outputs={"parameters": params})
+    t = script(
+        "printf 'va\\n\\n' > /tmp/a.txt; echo -n vc > /mnt/c", outputs={"parameters": params}
+    )
     r = run(tmp_path, t, name="ok")
     assert r.phase == "Succeeded"
     assert r.output_parameters == {"a": "va\n", "b": "Foobar", "c": "vc"}
@@ -146,6 +174,15 @@ def test_output_artifacts_files_and_folders(tmp_path: Path) -> None:
     assert (r.phase, r.message) == ("Error", "failed to save outputs: path /tmp/m does not exist")
 
 
+def test_relative_files_count_as_written_at_the_root(tmp_path: Path) -> None:
+    # python:* images have WORKDIR /, so open("result.txt") writes /result.txt
+    src = "open('result.txt', 'w').write('it was heads')"
+    t = script(src, ["python3"], outputs={"artifacts": [{"name": "r", "path": "/result.txt"}]})
+    r = run(tmp_path, t)
+    assert r.phase == "Succeeded", r.message
+    assert r.output_artifacts["r"].read_text() == "it was heads"
+
+
 def test_input_artifacts_are_placed(tmp_path: Path) -> None:
     upstream = tmp_path / "up"
     (upstream / "folder").mkdir(parents=True)
@@ -165,7 +202,11 @@ def test_input_artifacts_are_placed(tmp_path: Path) -> None:
         "cat /tmp/in/file.txt; echo; cat /data/folder/f.txt; echo; cat /tmp/raw.txt; /tmp/run.sh;"
         " echo new > /data/folder/new.txt"
     )
-    arts = {"file": upstream / "file.txt", "folder": upstream / "folder", "exe": upstream / "run.sh"}
+    arts = {
+        "file": upstream / "file.txt",
+        "folder": upstream / "folder",
+        "exe": upstream / "run.sh",
+    }
     r = run(tmp_path, script(src, inputs=inputs), input_artifacts=arts)
     assert r.phase == "Succeeded", r.message
     assert r.result == "a file\nin-folder\nraw text\nran"

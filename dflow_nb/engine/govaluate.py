@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Any, Callable
 
-__all__ = ["WhenError", "evaluate_when", "tokenize_when"]
+__all__ = ["WhenError", "evaluate_when", "go_format_float", "parse_when", "tokenize_when"]
 
 
 class WhenError(ValueError):
@@ -883,6 +883,15 @@ def _compile_when(text: str) -> Stage:
         return _Planner(tokens).plan()
     except _GovalError as exc:
         raise WhenError(f"Failed to parse 'when' expression '{text}': {exc}") from None
+
+
+def parse_when(text: str) -> None:
+    """Check that a substituted ``when`` parses (both of Argo's passes); raise WhenError if not.
+
+    Evaluation errors (``my-value`` is a string minus a string) are not detected here.
+    """
+    if text != "":
+        _compile_when(text)
 
 
 def evaluate_when(text: str) -> bool:

@@ -12,6 +12,10 @@ Why each piece is here:
   values and artifact/parameter paths is rewritten into ``<step_dir>/tmp/...``, and every other
   absolute artifact or parameter path (and its occurrences in the text) into
   ``<step_dir>/root/...``. ``TMPDIR`` and ``DFLOW_NB_TMP`` point at ``<step_dir>/tmp``.
+  Volume mounts are the exception: steps share files through them, so a mount path maps to
+  ``<step_dir>/../volumes/<name>``, a folder the whole workflow sees.
+- Scripts are staged executable at ``<step_dir>/script`` and run as ``command + args +
+  [script]``, the order Argo's ``executeScript`` uses.
 - The process runs in its own session: on timeout or cancellation the whole group gets
   SIGTERM, then SIGKILL after a grace period, like a pod being deleted. When the main process
   exits, what it left running is killed too, as it would be when the container stops.
@@ -36,6 +40,7 @@ import posixpath
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -108,10 +113,13 @@ def _is_tmp(path: str) -> bool:
 class _Remap:
     """The pod's filesystem view: ``/tmp`` and the template's absolute paths below step_dir."""
 
-    def __init__(self, step_dir: Path, paths: list[str]) -> None:
+    def __init__(
+        self, step_dir: Path, paths: list[str], mounts: dict[str, Path] | None = None
+    ) -> None:
         self.tmp = step_dir / "tmp"
         self.root = step_dir / "root"
-        roots = {"/tmp"}
+        self.mounts = {n: t for m, t in (mounts or {}).items() if (n := _norm(m)) and n != "/"}
+        roots = {"/tmp", *self.mounts}
         for p in paths:
             n = _norm(p)
             if n and n != "/" and not _is_tmp(n):
@@ -127,6 +135,9 @@ class _Remap:
         n = _norm(path)
         if n is None:
             return Path(path)
+        for mount in sorted(self.mounts, key=len, reverse=True):
+            if n == mount or n.startswith(mount + "/"):
+                return Path(str(self.mounts[mount]) + n[len(mount) :])
         if _is_tmp(n):
             return Path(str(self.tmp) + n[4:])
         return Path(str(self.root) + n)
@@ -367,18 +378,62 @@ def _kill_group(pid: int, sig: int) -> None:
         pass
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM the group, SIGKILL it after the grace period: what deleting a pod does."""
-    _kill_group(proc.pid, signal.SIGTERM)
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def _wait_exit(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for the main process to exit, whatever still holds its stdout.
+
+    (asyncio's own ``Process.wait()`` also waits for the pipes to close, which a background
+    process left behind by the step can hold open for as long as it lives.)
+    """
+    code = proc.poll()
+    if code is not None:
+        return code
+    loop = asyncio.get_running_loop()
     try:
-        await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
+        pidfd = os.pidfd_open(proc.pid)  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        pidfd = -1
+    if pidfd >= 0:
+        fut: asyncio.Future[None] = loop.create_future()
+        try:
+            loop.add_reader(pidfd, _set_done, fut)
+            try:
+                await fut
+            finally:
+                loop.remove_reader(pidfd)
+        except NotImplementedError:
+            pass
+        finally:
+            os.close(pidfd)
+    delay = 0.001
+    while (code := proc.poll()) is None:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return code
+
+
+async def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the group, SIGKILL it after the grace period: what deleting a pod does.
+
+    The SIGKILL is armed on a timer thread, so it still comes if the caller's event loop is
+    closed before the grace period ends.
+    """
+    _kill_group(proc.pid, signal.SIGTERM)
+    timer = threading.Timer(GRACE_SECONDS, _kill_group, (proc.pid, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
+    try:
+        await asyncio.wait_for(_wait_exit(proc), GRACE_SECONDS)
     except asyncio.TimeoutError:
         pass
-    except asyncio.CancelledError:
-        _kill_group(proc.pid, signal.SIGKILL)
-        raise
-    _kill_group(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    finally:
+        _kill_group(proc.pid, signal.SIGKILL)  # and whatever the main process left running
+        timer.cancel()
+    await _wait_exit(proc)
 
 
 @dataclass
@@ -390,15 +445,55 @@ class _Ran:
     start_error: str | None = None
 
 
+class _Pump:
+    """Copies the process's stdout into the log and keeps its last 256 KiB for the result."""
+
+    def __init__(self, fd: int, log: Any) -> None:
+        self.fd = fd
+        self.log = log
+        self.tail: deque[bytes] = deque()
+        self.size = 0
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        os.set_blocking(fd, False)
+        self.loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.close()
+                return
+            self.log.write(chunk)
+            self.log.flush()
+            self.tail.append(chunk)
+            self.size += len(chunk)
+            while len(self.tail) > 1 and self.size - len(self.tail[0]) > RESULT_LIMIT:
+                self.size -= len(self.tail.popleft())
+
+    def close(self) -> None:
+        if not self.done.done():
+            self.loop.remove_reader(self.fd)
+            self.done.set_result(None)
+
+    def text(self) -> str:
+        return b"".join(self.tail)[-RESULT_LIMIT:].decode("utf-8", "replace")
+
+
 async def _run_process(
     argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, timeout: float | None
 ) -> _Ran:
     with open(log_path, "ab") as log:
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=log.fileno(),
                 cwd=str(cwd),
                 env=env,
@@ -410,52 +505,35 @@ async def _run_process(
             return _Ran(126, start_error=_start_error(argv[0], "permission denied"))
         except OSError as exc:
             return _Ran(126, start_error=_start_error(argv[0], exc.strerror or str(exc)))
-        tail: deque[bytes] = deque()
-        size = 0
-        stdout = proc.stdout
-        assert stdout is not None
-
-        async def pump() -> None:
-            nonlocal size
-            while True:
-                chunk = await stdout.read(65536)
-                if not chunk:
-                    return
-                log.write(chunk)
-                log.flush()
-                tail.append(chunk)
-                size += len(chunk)
-                while size - len(tail[0]) > RESULT_LIMIT and len(tail) > 1:
-                    size -= len(tail.popleft())
-
-        reader = asyncio.ensure_future(pump())
+        assert proc.stdout is not None
+        pump = _Pump(proc.stdout.fileno(), log)
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(proc.wait(), timeout)
+                await asyncio.wait_for(_wait_exit(proc), timeout)
             except asyncio.TimeoutError:
                 timed_out = True
                 await _stop(proc)
             # The container is gone: so is everything it left running.
             _kill_group(proc.pid, signal.SIGKILL)
             try:
-                await asyncio.wait_for(asyncio.shield(reader), DRAIN_SECONDS)
+                await asyncio.wait_for(asyncio.shield(pump.done), DRAIN_SECONDS)
             except asyncio.TimeoutError:
-                reader.cancel()  # a process that escaped the group still holds stdout
+                pass  # a process that escaped the group still holds stdout: stop reading
         except asyncio.CancelledError:
-            reader.cancel()
-            if proc.returncode is None:
+            if proc.poll() is None:
                 await _stop(proc)
             else:
                 _kill_group(proc.pid, signal.SIGKILL)
             raise
+        finally:
+            pump.close()
+            proc.stdout.close()
     rc = proc.returncode
     assert rc is not None
-    data = b"".join(tail)[-RESULT_LIMIT:]
-    text = data.decode("utf-8", "replace")
     if rc < 0:
-        return _Ran(128 - rc, signal=-rc, timed_out=timed_out, stdout=text)
-    return _Ran(rc, timed_out=timed_out, stdout=text)
+        return _Ran(128 - rc, signal=-rc, timed_out=timed_out, stdout=pump.text())
+    return _Ran(rc, timed_out=timed_out, stdout=pump.text())
 
 
 def _start_error(exe: str, reason: str) -> str:
@@ -510,8 +588,20 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
+def _find(path: str, remap: _Remap, workdir: Path) -> Path:
+    """Where the pod's output `path` is: in its remapped place, or, for a file an image with
+    ``WORKDIR /`` wrote by a relative name (``open("result.txt")`` for ``/result.txt``), in the
+    working folder that stands in for ``/``."""
+    target = remap.path(path)
+    n = _norm(path)
+    if os.path.lexists(target) or n is None or _is_tmp(n):
+        return target
+    alt = workdir / n.lstrip("/")
+    return alt if os.path.lexists(alt) else target
+
+
 def _collect_parameters(
-    tmpl: dict[str, Any], remap: _Remap, strict: bool
+    tmpl: dict[str, Any], remap: _Remap, workdir: Path, strict: bool
 ) -> tuple[dict[str, str], str | None]:
     out: dict[str, str] = {}
     error: str | None = None
@@ -521,7 +611,7 @@ def _collect_parameters(
         if not path:
             continue  # other valueFrom kinds are resolved above the pod
         try:
-            with open(remap.path(path), "rb") as f:
+            with open(_find(path, remap, workdir), "rb") as f:
                 text = f.read().decode("utf-8", "replace")
             out[p["name"]] = text[:-1] if text.endswith("\n") else text
         except OSError as exc:
@@ -560,7 +650,7 @@ def _copy(src: Path, dest: Path) -> None:
 
 
 def _collect_artifacts(
-    req: PodRequest, remap: _Remap, strict: bool
+    req: PodRequest, remap: _Remap, workdir: Path, strict: bool
 ) -> tuple[dict[str, Path], str | None]:
     decls = [a for a in (req.template.get("outputs") or {}).get("artifacts") or [] if a.get("path")]
     paths = [_norm(a["path"]) or a["path"] for a in decls]
@@ -570,7 +660,7 @@ def _collect_artifacts(
     error: str | None = None
     for i, a in enumerate(decls):
         name, path = a["name"], paths[i]
-        src = remap.path(path)
+        src = _find(path, remap, workdir)
         if not src.exists():
             host = Path(path)
             if path.startswith("/") and not _is_tmp(path) and host.exists():
@@ -623,6 +713,30 @@ def _template_paths(tmpl: dict[str, Any]) -> list[str]:
     return paths
 
 
+def _volume_mounts(tmpl: dict[str, Any], body: dict[str, Any], step_dir: Path) -> dict[str, Path]:
+    """Volume mounts as folders: shared by the workflow's steps in ``<step_dir>/../volumes``.
+
+    A volume is how Argo steps share files without artifacts (a PVC), so its folder sits
+    beside the step folders, in the workflow's folder. An ``emptyDir`` declared on the
+    template lives and dies with the pod, so it stays in the step's own folder.
+    """
+    private = {
+        v.get("name") for v in tmpl.get("volumes") or [] if isinstance(v, dict) and "emptyDir" in v
+    }
+    mounts: dict[str, Path] = {}
+    for m in body.get("volumeMounts") or []:
+        if not isinstance(m, dict) or not m.get("name") or not m.get("mountPath"):
+            continue
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(m["name"]))
+        base = step_dir if m["name"] in private else step_dir.parent
+        target = base / "volumes" / name
+        if m.get("subPath"):
+            target = target / str(m["subPath"]).strip("/")
+        target.mkdir(parents=True, exist_ok=True)
+        mounts[str(m["mountPath"])] = target
+    return mounts
+
+
 def _prepare_outputs(tmpl: dict[str, Any], remap: _Remap) -> None:
     """Create the folders output files go into (a container's writable layer has them)."""
     for path in _template_paths({"outputs": tmpl.get("outputs") or {}}):
@@ -667,7 +781,7 @@ async def run_pod(req: PodRequest) -> PodResult:
         return _result("Error", f"template {tmpl.get('name')!r} is not a pod template", started)
     body: dict[str, Any] = tmpl[kind] or {}
     step_dir = Path(req.step_dir)
-    remap = _Remap(step_dir, _template_paths(tmpl))
+    remap = _Remap(step_dir, _template_paths(tmpl), _volume_mounts(tmpl, body, step_dir))
     workdir = step_dir / "workdir"
     log_path = step_dir / "log.txt"
     try:
@@ -737,6 +851,11 @@ async def run_pod(req: PodRequest) -> PodResult:
         args = [remap.text(str(a)) for a in body.get("args") or []]
         if py is not None:
             command = [sys.executable]  # the interpreter that has dflow_nb installed
+            # and the kernel's import path, so OPs imported from the notebook's modules load
+            path = [os.path.abspath(p) for p in sys.path]
+            if env.get("PYTHONPATH"):
+                path.append(env["PYTHONPATH"])
+            env["PYTHONPATH"] = os.pathsep.join(path)
         elif command:
             command = [remap.text(c) for c in command]
         else:
@@ -752,7 +871,7 @@ async def run_pod(req: PodRequest) -> PodResult:
                     started,
                 )
             command = entry
-        argv = list(command)
+        argv = list(command) + args
         if kind == "script":
             if py is not None:
                 text = _SYS_PATH_RE.sub(lambda m: remap.text(m.group(0)), source)
@@ -760,8 +879,8 @@ async def run_pod(req: PodRequest) -> PodResult:
                 text = remap.text(source)
             script = step_dir / "script"
             script.write_text(text)
-            argv.append(str(script))
-        argv += args
+            script.chmod(0o755)  # Argo stages it executable: `command: [sh, -c]` runs it
+            argv.append(str(script))  # after the args, as Argo's executeScript does
         start_error = _resolve_exe(argv, env)
         if start_error is not None:
             ran = _Ran(127, start_error=start_error)
@@ -774,8 +893,8 @@ async def run_pod(req: PodRequest) -> PodResult:
         return _result("Failed", ran.start_error, started, exit_code=ran.code)
     ok = ran.code == 0 and not ran.timed_out
     try:
-        params, perr = _collect_parameters(tmpl, remap, strict=ok)
-        arts, aerr = _collect_artifacts(req, remap, strict=ok)
+        params, perr = _collect_parameters(tmpl, remap, workdir, strict=ok)
+        arts, aerr = _collect_artifacts(req, remap, workdir, strict=ok)
     except OSError as exc:
         params, arts, perr, aerr = {}, {}, f"failed to save outputs: {exc}", None
     stdout = ran.stdout[:-1] if ran.stdout.endswith("\n") else ran.stdout

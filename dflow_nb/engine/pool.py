@@ -200,7 +200,7 @@ class _Worker:
         import subprocess
 
         parent, child = socket.socketpair()
-        path = [p or os.getcwd() for p in sys.path]  # "" would mean the step's workdir
+        path = [os.path.abspath(p) for p in sys.path]  # relative would mean the workdir
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", _BOOT.format(fd=child.fileno())],

@@ -1,0 +1,189 @@
+"""Running workflows locally: one trivial step and fan-outs, submit until Succeeded.
+
+Like bench/compile.py, the workflows are built with the API that dflow and dflow_nb share and
+the package is an argument, so the very same code runs pydflow's debug mode in its own venv
+(``--package dflow``) and dflow_nb's in-kernel engine here. Each case runs in a fresh
+interpreter whose working directory is a temporary folder (both engines write one run folder
+per workflow into the current directory). This file must stay importable with the standard
+library alone, since the pydflow venv runs it as a script.
+
+The clock starts before the Workflow is built and stops when ``wf.query_status()`` is no longer
+Pending or Running (pydflow's debug ``submit`` blocks until the end, so its first query is the
+end). The first run in a fresh interpreter is "cold": for dflow_nb it includes starting the warm
+worker pool. Further runs in the same process are "warm" (dflow_nb only: pydflow's debug mode
+starts a new process pool and a new interpreter per step every time).
+
+    python bench/engine.py --package dflow --case fan --size 50   # prints one JSON line
+
+Cases: ``one`` (a single step), ``fan`` (``with_param=argo_range(size)``), ``slices`` (the same
+fan-out by ``Slices`` over a list parameter), ``fan-process`` (``fan`` with
+``wf.submit(python_mode="process")``, dflow_nb only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CASES = ("one", "fan", "slices", "fan-process")
+
+# The measured program, written as a user would write it (the OP decorated at the top of a
+# script): pydflow ships a function OP of ``__main__`` as the source lines of its file up to the
+# function, so nothing measuring may come before it. ``{package}`` is dflow or dflow_nb.
+PROGRAM = '''\
+from {package} import Step, Workflow, argo_range, config
+from {package}.python import OP, PythonOPTemplate, Slices
+
+config["mode"] = "debug"
+
+
+@OP.function
+def inc(x: int) -> {{"y": int}}:
+    return {{"y": x + 1}}
+
+
+import json, sys, time  # noqa: E402  (the measuring part, after the OP)
+
+PACKAGE = "{package}"
+POLL = 0.005  # seconds between two wf.query_status() calls
+DONE = ("Succeeded", "Failed", "Error")
+
+
+def build(case, size):
+    """A Steps holding one Step named ``fan`` over the ``inc`` OP, shaped by ``case``."""
+    # pydflow would copy its own package into every run; dflow_nb inlines its runtime.
+    extra = {{"upload_dflow": False}} if PACKAGE == "dflow" else {{}}
+    args = {{}}
+    if case == "one":
+        args["parameters"] = {{"x": 41}}
+    elif case in ("fan", "fan-process"):
+        args["parameters"] = {{"x": "{{{{item}}}}"}}
+        args["with_param"] = argo_range(size)
+    elif case == "slices":
+        extra["slices"] = Slices(input_parameter=["x"], output_parameter=["y"])
+        args["parameters"] = {{"x": list(range(size))}}
+        args["with_param"] = argo_range(size)
+    else:
+        raise ValueError("unknown case %r" % case)
+    wf = Workflow(name="bench-" + case)
+    wf.add(Step(name="fan", template=PythonOPTemplate(inc, image="python:3.8", **extra), **args))
+    return wf
+
+
+def output_sum(wf):
+    """(number of step pods, sum of their y outputs); a list output (a slice) adds its items."""
+    pods = [s for s in wf.query_step(name="fan") if getattr(s, "type", None) == "Pod"]
+    total = 0
+    for pod in pods:
+        value = pod.outputs.parameters["y"].value
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, (int, float)):
+            total += int(value)
+        else:  # pydflow's slice items read back as {{"dflow_list_item": v, "order": i}}
+            items = [v if isinstance(v, (int, str)) else v["dflow_list_item"] for v in value]
+            total += sum(int(v) for v in items)
+    return len(pods), total
+
+
+def run_once(case, size, check):
+    """Build, submit and poll one workflow until it ends; raise unless it Succeeded."""
+    t0 = time.perf_counter()
+    wf = build(case, size)
+    if case == "fan-process":
+        wf.submit(python_mode="process")
+    else:
+        wf.submit()
+    phase = wf.query_status()
+    while phase not in DONE:
+        time.sleep(POLL)
+        phase = wf.query_status()
+    elapsed = time.perf_counter() - t0
+    if phase != "Succeeded":
+        raise RuntimeError("workflow %s ended %s, not Succeeded" % (wf.id, phase))
+    if check:
+        want = (1, 42) if case == "one" else (size, size * (size + 1) // 2)
+        got = output_sum(wf)
+        if got != want:
+            raise RuntimeError("workflow %s: (pods, sum of y) %s, expected %s" % (wf.id, got, want))
+    return elapsed
+
+
+if __name__ == "__main__":
+    case, size, warm, check = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+    out = {{"cold": run_once(case, size, check)}}
+    if warm:
+        out["warm"] = min(run_once(case, size, check) for _ in range(warm))
+    print(json.dumps(out))
+'''
+
+
+def program(package: str) -> str:
+    """The measured program for ``package`` ("dflow" or "dflow_nb")."""
+    return PROGRAM.format(package=package)
+
+
+def engine_time(
+    python: Path | str,
+    package: str,
+    case: str,
+    size: int,
+    warm: int = 1,
+    check_outputs: bool = True,
+    timeout: float = 900,
+) -> dict[str, float]:
+    """Run one case of the program under ``python`` in a fresh temporary working directory.
+
+    Returns ``{"cold": s}`` plus ``{"warm": s}`` (best of ``warm`` further runs in the same
+    process) when ``warm`` > 0. The interpreter's ``bin`` folder goes first on PATH: pydflow's
+    debug mode runs each step as ``python3 script``, which must be the venv's interpreter (the
+    one with dflow). Raises RuntimeError with the tail of the child's stderr on any failure.
+    """
+    if case not in CASES:
+        raise ValueError(f"unknown case {case!r}; expected one of {CASES}")
+    python = os.path.abspath(python)  # not resolve(): a venv's python is a symlink
+    bindir = str(Path(python).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    what = f"{package} {case} x{size}"
+    with tempfile.TemporaryDirectory(prefix=f"bench-engine-{package}-") as cwd:
+        script = Path(cwd) / "bench_engine_wf.py"
+        script.write_text(program(package))
+        cmd = [str(python), script.name, case, str(size), str(warm), "1" if check_outputs else "0"]
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"{what}: did not end within {timeout:g} s") from exc
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        raise RuntimeError(f"{what} failed: {tail}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Script entry: print the cold (and warm) time of one case as one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--package", default="dflow_nb")
+    parser.add_argument("--python", default=sys.executable, help="interpreter to run it with")
+    parser.add_argument("--case", choices=CASES, default="fan")
+    parser.add_argument("--size", type=int, default=50)
+    parser.add_argument("--warm", type=int, default=1, help="runs after the first (best kept)")
+    parser.add_argument("--no-check", action="store_true", help="only check Succeeded")
+    parser.add_argument("--print-program", action="store_true", help="show the measured code")
+    args = parser.parse_args(argv)
+    if args.print_program:
+        print(program(args.package), end="")
+        return 0
+    out = engine_time(args.python, args.package, args.case, args.size, args.warm, not args.no_check)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,19 +1,22 @@
 """Running workflows locally: one trivial step and fan-outs, submit until Succeeded.
 
-Like bench/compile.py, the workflows are built with the API that dflow and dflow_nb share and
-the package is an argument, so the very same code runs pydflow's debug mode in its own venv
-(``--package dflow``) and dflow_nb's in-kernel engine here. Each case runs in a fresh
-interpreter whose working directory is a temporary folder (both engines write one run folder
-per workflow into the current directory). This file must stay importable with the standard
-library alone, since the pydflow venv runs it as a script.
+Like bench/compile.py, the same code measures both sides: ``PROGRAM`` is a user-style script
+(the ``@OP.function`` OP at the top, since pydflow ships a ``__main__`` function OP as the source
+lines of its file up to the function) rendered with ``from dflow ...`` or ``from dflow_nb ...``
+imports. Each case runs it in a fresh interpreter whose working directory is a new temporary
+folder (both engines write one run folder per workflow into the current directory). This file
+only needs the standard library, like the other bench scripts.
 
 The clock starts before the Workflow is built and stops when ``wf.query_status()`` is no longer
 Pending or Running (pydflow's debug ``submit`` blocks until the end, so its first query is the
-end). The first run in a fresh interpreter is "cold": for dflow_nb it includes starting the warm
-worker pool. Further runs in the same process are "warm" (dflow_nb only: pydflow's debug mode
-starts a new process pool and a new interpreter per step every time).
+end); then the program checks the phase is Succeeded and the steps' ``y`` outputs add up. The
+first run in a fresh interpreter is "cold": for dflow_nb it includes starting the warm worker
+pool. Further runs in the same process are "warm" (measured for dflow_nb only: pydflow's debug
+mode starts a new process pool and a new interpreter per step every time).
 
-    python bench/engine.py --package dflow --case fan --size 50   # prints one JSON line
+    .venv/bin/python bench/engine.py --case fan --size 50                 # one JSON line
+    python3 bench/engine.py --package dflow --python bench/.venv-pydflow/bin/python --warm 0
+    python3 bench/engine.py --package dflow --print-program                # the measured code
 
 Cases: ``one`` (a single step), ``fan`` (``with_param=argo_range(size)``), ``slices`` (the same
 fan-out by ``Slices`` over a list parameter), ``fan-process`` (``fan`` with
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -128,6 +132,18 @@ def program(package: str) -> str:
     return PROGRAM.format(package=package)
 
 
+def _errors(stderr: str) -> str:
+    """The distinct exception lines of a child's stderr (its last line if there are none).
+
+    A workflow that ends Failed raises in the program, but the reason is usually a step's
+    exception printed earlier (pydflow prints its workers' tracebacks), so all of them are kept.
+    """
+    lines = [line.strip() for line in stderr.splitlines()]
+    found = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b.*: ", line)]
+    unique = list(dict.fromkeys(found))[-4:] or lines[-1:]
+    return " | ".join(unique)
+
+
 def engine_time(
     python: Path | str,
     package: str,
@@ -161,8 +177,7 @@ def engine_time(
         except subprocess.TimeoutExpired as exc:
             raise RuntimeError(f"{what}: did not end within {timeout:g} s") from exc
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        raise RuntimeError(f"{what} failed: {tail}")
+        raise RuntimeError(f"{what} failed: {_errors(proc.stderr)}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 

@@ -97,21 +97,30 @@ def measure_engine(
     cases: dict[str, tuple[str, int]],
     warm: int,
     notes: list[str],
+    attempts: int = 1,
 ) -> dict[str, Any]:
     """Each case in a fresh interpreter: cold time, and warm (best of ``warm`` reruns) if any.
 
-    Every run is checked to end Succeeded, and dflow_nb's (and pydflow's) step outputs to add up
-    to the expected sum; a case that fails is left out and becomes a note.
+    Every run is checked to end Succeeded, and its step outputs to add up to the expected sum;
+    a case that fails is left out and becomes a note. ``attempts`` > 1 (the anchor only) reruns
+    a failed case: pydflow's debug mode fails some fan-outs by a race of its own (see
+    docs/benchmarks.md), and only a run that Succeeded is timed; the failures are noted.
     """
     out: dict[str, Any] = {}
     for key, (case, width) in cases.items():
-        times = _attempt(
-            f"run {package} {case} x{width}",
-            notes,
-            lambda case=case, width=width: engine_time(python, package, case, width, warm),
-        )
-        if times is not None:
-            out[key] = times | {"size": width}
+        errors: list[str] = []
+        for _ in range(attempts):
+            try:
+                times = engine_time(python, package, case, width, warm)
+            except Exception as exc:  # noqa: BLE001 - reported as a note
+                errors.append(str(exc))
+                continue
+            out[key] = times | {"size": width, "failed_runs": len(errors)}
+            break
+        if errors:
+            done = "then Succeeded" if key in out else "none Succeeded"
+            notes.append(f"{package} {case} x{width}: {len(errors)} failed run(s), {done}; "
+                         f"first: {errors[0]}")  # fmt: skip
     return out
 
 
@@ -235,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="warm reruns per case after the cold run (best is kept)",
     )
+    parser.add_argument(
+        "--anchor-attempts",
+        type=int,
+        default=5,
+        help="pydflow runs per engine case until one Succeeds (its debug mode is racy)",
+    )
     args = parser.parse_args(argv)
 
     notes: list[str] = []
@@ -257,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
             python = _attempt("pydflow venv", notes, ensure_pydflow)
             if python is not None:
                 cases = engine_cases(args.engine_size, args.engine_big, anchor=True)
-                anchor["engine"] = measure_engine(python, "dflow", cases, 0, notes)
+                anchor["engine"] = measure_engine(
+                    python, "dflow", cases, 0, notes, attempts=args.anchor_attempts
+                )
     info = machine() | {"anchor": anchor.get("version", "not measured")}
     print(render(rows(ours, anchor, args.size), info, notes))
     try:

@@ -124,6 +124,12 @@ class _Remap:
             n = _norm(p)
             if n and n != "/" and not _is_tmp(n):
                 roots.add(n)
+                # the folders above it too (`os.mkdir("/mnt/out")` for an output at
+                # /mnt/out/part.json), but never a top-level folder such as /usr or /mnt
+                parent = n.rsplit("/", 1)[0]
+                while parent.count("/") >= 2:
+                    roots.add(parent)
+                    parent = parent.rsplit("/", 1)[0]
         self.roots = roots
         alternation = "|".join(re.escape(r) for r in sorted(roots, key=len, reverse=True))
         # A path starts after a non-path character and ends before one: `/var/tmp`, `/tmpfoo`
@@ -597,7 +603,12 @@ def _find(path: str, remap: _Remap, workdir: Path) -> Path:
     if os.path.lexists(target) or n is None or _is_tmp(n):
         return target
     alt = workdir / n.lstrip("/")
-    return alt if os.path.lexists(alt) else target
+    if os.path.lexists(alt):
+        return alt
+    if n.startswith("/etc/") and os.path.isfile(n):
+        # a file every image has (``/etc/hosts``) and the step did not write: the host's copy
+        return Path(n)
+    return target
 
 
 def _collect_parameters(
@@ -737,15 +748,6 @@ def _volume_mounts(tmpl: dict[str, Any], body: dict[str, Any], step_dir: Path) -
     return mounts
 
 
-def _prepare_outputs(tmpl: dict[str, Any], remap: _Remap) -> None:
-    """Create the folders output files go into (a container's writable layer has them)."""
-    for path in _template_paths({"outputs": tmpl.get("outputs") or {}}):
-        target = remap.path(path)
-        base = remap.base_of(target)
-        if _inside(target.parent, base):
-            _make_room(target, base)
-
-
 def _result(
     phase: str,
     message: str | None,
@@ -792,7 +794,15 @@ async def run_pod(req: PodRequest) -> PodResult:
             workdir.mkdir(parents=True, exist_ok=True)
         log_path.touch()
         _place_inputs(req, remap)
-        _prepare_outputs(tmpl, remap)
+        # Output folders are not created: a container has /mnt but not /mnt/out, and scripts
+        # such as the corpus' map-reduce `os.mkdir("/mnt/out")` rely on that. Top-level
+        # folders of the paths the template names exist, as they do in an image.
+        for path in _template_paths({"outputs": tmpl.get("outputs") or {}}):
+            target = remap.path(path)
+            base = remap.base_of(target)
+            if _inside(target.parent, base) and target.parent != base:
+                top = base / target.relative_to(base).parts[0]
+                top.mkdir(exist_ok=True)
     except _PodError as exc:
         return _result(exc.phase, str(exc), started)
     except OSError as exc:
@@ -872,7 +882,9 @@ async def run_pod(req: PodRequest) -> PodResult:
                 )
             command = entry
         argv = list(command) + args
-        if kind == "script":
+        if kind == "script" and (source or py is not None):
+            # a script template without source runs like a container (the corpus' argosay
+            # `script: {args: [echo, "[]"]}` prints [] rather than writing it to a file)
             if py is not None:
                 text = _SYS_PATH_RE.sub(lambda m: remap.text(m.group(0)), source)
             else:

@@ -84,7 +84,7 @@ class Scheduler:
         self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
         defaults = self.spec.get("templateDefaults")
         if defaults:
-            self.templates = {k: {**defaults, **v} for k, v in self.templates.items()}
+            self.templates = {k: _merge_defaults(defaults, v) for k, v in self.templates.items()}
         self.globals: dict[str, str] = {}
         self.global_arts: dict[str, Any] = {}
         self.absent: set[str] = set()
@@ -355,7 +355,7 @@ class Scheduler:
             )
         try:
             resolved, local = self._process_inputs(tmpl, args)
-            in_arts = self._resolve_input_artifacts(resolved, args, arts)
+            in_arts = self._resolve_input_artifacts(resolved, args, arts, tmpl)
         except StepError as exc:
             return self._new_node(
                 name,
@@ -395,26 +395,58 @@ class Scheduler:
         from .substitute import process_inputs
 
         try:
-            return process_inputs(tmpl, args, self.globals)
+            resolved, local = process_inputs(tmpl, args, self.globals)
+            pending = [k for k, v in local.items() if isinstance(v, str) and "{{" in v]
+            if pending:
+                # an input whose value refers to other inputs (``{{= inputs.parameters.x }}``)
+                from .substitute import substitute
+
+                scope = {**self.globals, **local}
+                for k in pending:
+                    local[k] = substitute(local[k], scope)
+                for p in (resolved.get("inputs") or {}).get("parameters") or []:
+                    key = f"inputs.parameters.{p['name']}"
+                    if key in pending:
+                        p["value"] = local[key]
+            return resolved, local
         except StepError:
             raise
         except Exception as exc:  # the substitution layer's errors carry Argo's wording
             raise StepError(str(exc)) from exc
 
     def _resolve_input_artifacts(
-        self, tmpl: dict[str, Any], args: dict[str, Any], arts: dict[str, Any]
+        self,
+        tmpl: dict[str, Any],
+        args: dict[str, Any],
+        arts: dict[str, Any],
+        original: dict[str, Any] | None = None,
     ) -> dict[str, Path]:
         """Local paths of the template's input artifacts, from the arguments or defaults."""
         given = {a["name"]: a for a in args.get("artifacts") or []}
+        declared = {
+            a["name"]: a for a in ((original or tmpl).get("inputs") or {}).get("artifacts") or []
+        }
         out: dict[str, Path] = {}
         for decl in (tmpl.get("inputs") or {}).get("artifacts") or []:
             name = decl["name"]
             src = given.get(name) or decl
-            path = self._artifact_source(src, arts)
+            optional = bool(
+                decl.get("optional")
+                or src.get("optional")
+                or declared.get(name, {}).get("optional")
+            )
+            if optional:
+                decl["optional"] = True  # the pod layer reads the resolved template
+            try:
+                path = self._artifact_source(src, arts)
+            except StepError:
+                if optional:
+                    continue
+                raise
             if path is None:
                 if decl.get("raw") is not None or src.get("raw") is not None:
                     continue
-                if decl.get("optional") or src.get("optional"):
+                if optional:
                     continue
                 raise StepError(f"inputs.artifacts.{name} was not supplied")
             sub = src.get("subPath") or decl.get("subPath")
@@ -425,7 +457,9 @@ class Scheduler:
             out[name] = path
         return out
 
-    def _artifact_source(self, src: dict[str, Any], arts: dict[str, Any]) -> Path | None:
+    def _artifact_source(
+        self, src: dict[str, Any], arts: dict[str, Any], scope: dict[str, Any] | None = None
+    ) -> Path | None:
         frm = src.get("from")
         if frm:
             m = _ARTIFACT_REF.match(frm)
@@ -438,7 +472,7 @@ class Scheduler:
             return Path(value)
         expr = src.get("fromExpression")
         if expr:
-            return self._artifact_from_expression(expr, arts)
+            return self._artifact_from_expression(expr, arts, scope or {})
         s3 = src.get("s3")
         if isinstance(s3, dict) and s3.get("key"):
             from .store import resolve_key
@@ -446,19 +480,21 @@ class Scheduler:
             return resolve_key(s3["key"], self.run_dir)
         return None
 
-    def _artifact_from_expression(self, expr: str, arts: dict[str, Any]) -> Path | None:
+    def _artifact_from_expression(
+        self, expr: str, arts: dict[str, Any], scope: dict[str, Any]
+    ) -> Path | None:
         from .expr import evaluate, expand_scope
 
-        env_flat = {k: f"@@artifact:{k}" for k in arts}
-        env_flat.update(self._scope_for_expr(arts))
-        value = evaluate(expr, expand_scope(env_flat))
+        env_flat: dict[str, Any] = dict(scope)
+        env_flat.update({k: f"@@artifact:{k}" for k in arts})
+        try:
+            value = evaluate(expr, expand_scope(env_flat))
+        except Exception as exc:
+            raise StepError(f"fromExpression {expr!r}: {exc}") from exc
         if isinstance(value, str) and value.startswith("@@artifact:"):
             path = arts.get(value[len("@@artifact:") :])
             return Path(path) if path is not None else None
         raise StepError(f"fromExpression {expr!r} did not select an artifact")
-
-    def _scope_for_expr(self, arts: dict[str, Any]) -> dict[str, str]:
-        return {}
 
     def _set_inputs(self, node: dict[str, Any], tmpl: dict[str, Any], local: dict[str, str]) -> None:
         ins = tmpl.get("inputs") or {}
@@ -720,6 +756,11 @@ class Scheduler:
         outputs: dict[str, Any] = {}
         params = [{"name": k, "value": v} for k, v in result.output_parameters.items()]
         decl = _params((tmpl.get("outputs") or {}).get("parameters"))
+        have = set(result.output_parameters)
+        for pname, d in decl.items():
+            if pname not in have and "value" in d and not d.get("valueFrom"):
+                value = d["value"]
+                params.append({"name": pname, "value": value if isinstance(value, str) else json.dumps(value)})
         for p in params:
             d = decl.get(p["name"]) or {}
             if d.get("globalName"):
@@ -732,6 +773,10 @@ class Scheduler:
             from .store import key_for
 
             entry = {"name": aname, "path": decl_arts.get(aname, {}).get("path", "")}
+            repo_key = ((decl_arts.get(aname) or {}).get("s3") or {}).get("key")
+            if repo_key:
+                path = _store_at_key(Path(path), repo_key, self.run_dir)
+                result.output_artifacts[aname] = path
             entry["s3"] = {"key": key_for(path, self.run_dir)}
             arts.append(entry)
             g = decl_arts.get(aname, {}).get("globalName")
@@ -1194,7 +1239,13 @@ class Scheduler:
         try:
             agg = aggregate_outputs(done)
         except Exception:
-            agg = {}
+            # Argo aggregates `result` only when something refers to it (3.5); a child whose
+            # stdout is not JSON then fails the aggregation. Keep the parameters regardless.
+            stripped = [{k: v for k, v in o.items() if k != "result"} for o in done]
+            try:
+                agg = aggregate_outputs(stripped)
+            except Exception:
+                agg = {}
         for k, v in agg.items():
             scope[f"{prefix}.{k}"] = v
 
@@ -1232,10 +1283,10 @@ class Scheduler:
                 await done_events[d].wait()
             base = f"{node['name']}.{tname}"
             prefix = f"tasks.{tname}"
+            if any(d not in results for d in deps):
+                return  # a dependency was never created (failFast stopped its branch)
             parents = [o for d in deps for o in self._outbound(results[d])] or [node["id"]]
             try:
-                if stop["failed"] and fail_fast:
-                    return
                 if not logic.satisfied(tname, results):
                     n = self._new_node(
                         base, tname, "Skipped", boundary=node["id"], parents=parents,
@@ -1459,7 +1510,7 @@ class Scheduler:
         paths: dict[str, str] = {}
         for a in outs.get("artifacts") or []:
             try:
-                path = self._artifact_source(a, arts)
+                path = self._artifact_source(a, arts, scope)
             except StepError:
                 if a.get("optional"):
                     continue
@@ -1478,6 +1529,42 @@ class Scheduler:
             out["artifacts"] = art_out
             self.status.update(node["id"], _artifact_paths=paths)
         return out
+
+
+_KINDS = ("container", "script", "steps", "dag", "resource", "suspend", "http", "data")
+
+
+def _merge_defaults(defaults: dict[str, Any], tmpl: dict[str, Any]) -> dict[str, Any]:
+    """templateDefaults: the template's own fields win, dicts merge deeply; a kind's defaults
+    (``script``, ``container``) apply only to templates of that kind."""
+    out = dict(tmpl)
+    for k, v in defaults.items():
+        if k in _KINDS and k not in tmpl:
+            continue
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(out[k], dict):
+            out[k] = _merge_defaults(v, out[k])
+    return out
+
+
+def _store_at_key(path: Path, key: str, run_dir: Path) -> Path:
+    """An output artifact with its own ``s3.key`` is kept at that key of the local store."""
+    import shutil
+
+    from .store import resolve_key
+
+    dest = resolve_key(key, run_dir)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_dir() and not dest.is_symlink():
+        shutil.rmtree(dest)
+    elif dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if path.is_dir():
+        shutil.copytree(path, dest, symlinks=False)
+    else:
+        shutil.copy2(path, dest)
+    return dest
 
 
 def _no_artifact_refs(scope: dict[str, Any]) -> dict[str, Any]:

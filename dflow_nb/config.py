@@ -56,6 +56,7 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "detect_empty_dir": True,
     "register_tasks": False,
     "local_entrypoints": {},
+    "local_path_aliases": {},
     "http_headers": {},
     "verify_ssl": True,
 }

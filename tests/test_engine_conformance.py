@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conformance_cases import CORPUS, Case, cases
+from conformance_facts import FACTS
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 CASES = cases() if CORPUS.exists() else []
@@ -66,6 +66,8 @@ def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "argoproj/argosay:v1": argosay,
         **old_entry,
     }
+    old_alias = dict(config.get("local_path_aliases") or {})
+    config["local_path_aliases"] = {"/argosay": argosay[0]}
     try:
         runnable = [c for c in CASES if c.skip_reason is None]
         with ThreadPoolExecutor(max_workers=12) as ex:
@@ -73,6 +75,7 @@ def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     finally:
         os.environ["PATH"] = old_path
         config["local_entrypoints"] = old_entry
+        config["local_path_aliases"] = old_alias
     return _results
 
 
@@ -85,6 +88,10 @@ def test_manifest_reaches_the_expected_phase(case: Case, corpus_results: dict[st
         f"{case.path}: expected {case.phase}, got {phase} ({status.get('message')}) after "
         f"{seconds:.1f} s; feature: {case.feature}"
     )
+    check = FACTS.get(case.path)
+    if check is not None:
+        failed = check(status)
+        assert not failed, f"{case.path}: Argo's test asserts {failed}"
 
 
 def test_pass_count(corpus_results: dict[str, Any]) -> None:

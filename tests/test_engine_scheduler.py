@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import engine_ops as ops
 import pytest
 
 from dflow_nb import DAG, Step, Steps, Task, Workflow, argo_range, config
 from dflow_nb.python import PythonOPTemplate
-
-import engine_ops as ops
 
 
 @pytest.fixture(autouse=True)

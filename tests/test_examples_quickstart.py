@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from argo_crd import validate_manifest
 
 

@@ -77,7 +77,9 @@ class LocalRun:
 class _FinishedRun(LocalRun):
     """A run read back from its folder (a restarted kernel, or another process)."""
 
-    def __init__(self, manifest: dict[str, Any], status: dict[str, Any], run_id: str, run_dir: Path):
+    def __init__(
+        self, manifest: dict[str, Any], status: dict[str, Any], run_id: str, run_dir: Path
+    ):
         super().__init__(manifest, run_id, run_dir)
         st = self.status
         st.phase = status.get("phase", "Unknown")
@@ -125,7 +127,9 @@ class LocalBackend:
         run_dir = root / name
         run = LocalRun(manifest, name, run_dir)
         reuse = _reuse_map(reuse_step or [])
-        mode = python_mode or getattr(wf, "python_mode", None) or config.get("python_mode") or "pool"
+        mode = (
+            python_mode or getattr(wf, "python_mode", None) or config.get("python_mode") or "pool"
+        )
         journal = Journal(run_dir, manifest, run.status)
         sched = Scheduler(
             manifest,

@@ -139,7 +139,9 @@ class _Parser:
             return ("true",)
         ast = self._or()
         if self.i != len(self.tokens):
-            raise DependsError(f"task {self.task!r}: unexpected {self.tokens[self.i]!r} in depends {self.text!r}")
+            raise DependsError(
+                f"task {self.task!r}: unexpected {self.tokens[self.i]!r} in depends {self.text!r}"
+            )
         return ast
 
     def _peek(self) -> str | None:

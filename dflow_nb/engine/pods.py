@@ -72,6 +72,8 @@ class PodRequest:
     timeout: float | None = None
     python_mode: str = "pool"
     local_entrypoints: dict[str, list[str]] = field(default_factory=dict)
+    # absolute paths an image has (``/argosay``) -> where that program is on this machine
+    path_aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -783,7 +785,9 @@ async def run_pod(req: PodRequest) -> PodResult:
         return _result("Error", f"template {tmpl.get('name')!r} is not a pod template", started)
     body: dict[str, Any] = tmpl[kind] or {}
     step_dir = Path(req.step_dir)
-    remap = _Remap(step_dir, _template_paths(tmpl), _volume_mounts(tmpl, body, step_dir))
+    mounts = _volume_mounts(tmpl, body, step_dir)
+    mounts.update({k: Path(v) for k, v in req.path_aliases.items()})
+    remap = _Remap(step_dir, _template_paths(tmpl), mounts)
     workdir = step_dir / "workdir"
     log_path = step_dir / "log.txt"
     try:
@@ -862,10 +866,10 @@ async def run_pod(req: PodRequest) -> PodResult:
         if py is not None:
             command = [sys.executable]  # the interpreter that has dflow_nb installed
             # and the kernel's import path, so OPs imported from the notebook's modules load
-            path = [os.path.abspath(p) for p in sys.path]
+            py_path = [os.path.abspath(p) for p in sys.path]
             if env.get("PYTHONPATH"):
-                path.append(env["PYTHONPATH"])
-            env["PYTHONPATH"] = os.pathsep.join(path)
+                py_path.append(env["PYTHONPATH"])
+            env["PYTHONPATH"] = os.pathsep.join(py_path)
         elif command:
             command = [remap.text(c) for c in command]
         else:

@@ -20,6 +20,7 @@ from .status import COMPLETED, FULFILLED, RunStatus, now_iso
 __all__ = ["Scheduler", "StepError"]
 
 MAX_DEPTH = 100
+_FAIL_FAST = "template has failed or errored children and failFast enabled"
 _PURE_REF = re.compile(r"^\{\{\s*((?:steps|tasks)\.[^{}]+?)\s*\}\}$")
 _ARTIFACT_REF = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")
 _LATE = ("workflow.status", "workflow.failures")
@@ -78,6 +79,9 @@ class Scheduler:
         self.run_dir = run_dir
         self.python_mode = python_mode
         self.local_entrypoints = dict(local_entrypoints or {})
+        from ..config import config
+
+        self.path_aliases: dict[str, str] = dict(config.get("local_path_aliases") or {})
         self.reuse = dict(reuse or {})
         self.status = status or RunStatus(workflow_name)
         self.journal = journal
@@ -137,7 +141,9 @@ class Scheduler:
             self.status.add_child(p, nid)
         return node
 
-    def _finish(self, node: dict[str, Any], phase: str, message: str | None = None, **kw: Any) -> None:
+    def _finish(
+        self, node: dict[str, Any], phase: str, message: str | None = None, **kw: Any
+    ) -> None:
         fields: dict[str, Any] = {"phase": phase, "finishedAt": now_iso()}
         if message is not None:
             fields["message"] = message
@@ -156,6 +162,9 @@ class Scheduler:
         deadline = self.spec.get("activeDeadlineSeconds")
         main = asyncio.ensure_future(self._run_entry())
         self._tasks.add(main)
+        fired: set[str] = set()
+        running_hooks = asyncio.ensure_future(self._workflow_hooks("Running", fired))
+        self._tasks.add(running_hooks)
         root: dict[str, Any] | None = None
         message: str | None = None
         try:
@@ -190,6 +199,11 @@ class Scheduler:
                 root.get("phase", "Error"), root.get("phase", "Error")
             )
             message = root.get("message") if phase != "Succeeded" else None
+        try:
+            await running_hooks
+        except asyncio.CancelledError:
+            pass
+        await self._workflow_hooks(phase, fired)
         phase, message = await self._run_exit_handler(phase, message)
         st.set_workflow(
             phase=phase,
@@ -304,9 +318,11 @@ class Scheduler:
             return time.time()
         from datetime import datetime
 
-        return datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=__import__("datetime").timezone.utc
-        ).timestamp()
+        return (
+            datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ")
+            .replace(tzinfo=__import__("datetime").timezone.utc)
+            .timestamp()
+        )
 
     def _failures(self) -> list[dict[str, Any]]:
         out = []
@@ -496,7 +512,9 @@ class Scheduler:
             return Path(path) if path is not None else None
         raise StepError(f"fromExpression {expr!r} did not select an artifact")
 
-    def _set_inputs(self, node: dict[str, Any], tmpl: dict[str, Any], local: dict[str, str]) -> None:
+    def _set_inputs(
+        self, node: dict[str, Any], tmpl: dict[str, Any], local: dict[str, str]
+    ) -> None:
         ins = tmpl.get("inputs") or {}
         params = []
         for p in ins.get("parameters") or []:
@@ -561,7 +579,14 @@ class Scheduler:
             elif "suspend" in tmpl:
                 await self._run_suspend(node, tmpl)
             else:
-                kind = next((k for k in ("resource", "http", "data", "containerSet", "plugin") if k in tmpl), "?")
+                kind = next(
+                    (
+                        k
+                        for k in ("resource", "http", "data", "containerSet", "plugin")
+                        if k in tmpl
+                    ),
+                    "?",
+                )
                 self._finish(
                     node,
                     "Error",
@@ -715,6 +740,7 @@ class Scheduler:
             timeout=timeout,
             python_mode=self.python_mode,
             local_entrypoints=self.local_entrypoints,
+            path_aliases=self.path_aliases,
         )
         if self.journal is not None:
             self.journal.node_started(node, step_dir, tmpl, local)
@@ -760,7 +786,9 @@ class Scheduler:
         for pname, d in decl.items():
             if pname not in have and "value" in d and not d.get("valueFrom"):
                 value = d["value"]
-                params.append({"name": pname, "value": value if isinstance(value, str) else json.dumps(value)})
+                params.append(
+                    {"name": pname, "value": value if isinstance(value, str) else json.dumps(value)}
+                )
         for p in params:
             d = decl.get(p["name"]) or {}
             if d.get("globalName"):
@@ -845,7 +873,12 @@ class Scheduler:
         for i, group in enumerate(tmpl.get("steps") or []):
             gname = f"{node['name']}[{i}]"
             gnode = self._new_node(
-                gname, f"[{i}]", "StepGroup", template=tmpl, boundary=node["id"], parents=prev_outbound
+                gname,
+                f"[{i}]",
+                "StepGroup",
+                template=tmpl,
+                boundary=node["id"],
+                parents=prev_outbound,
             )
             self.status.update(gnode["id"], phase="Running")
             results = await asyncio.gather(
@@ -857,10 +890,8 @@ class Scheduler:
             )
             failed_msg: str | None = None
             outbound = []
-            for step, res in zip(group or [], results):
+            for res in results:
                 if isinstance(res, BaseException):
-                    if isinstance(res, asyncio.CancelledError):
-                        raise res
                     raise res
                 children, ok, msg = res
                 if not ok and failed_msg is None:
@@ -868,6 +899,8 @@ class Scheduler:
                 for c in children:
                     outbound.extend(self._outbound(c))
             if failed_msg is not None:
+                if tmpl.get("failFast") is True and tmpl.get("parallelism"):
+                    failed_msg = _FAIL_FAST  # Argo's checkParallelism (3.6)
                 self._finish(gnode, "Failed", failed_msg)
                 self._finish(node, "Failed", failed_msg)
                 return
@@ -905,7 +938,7 @@ class Scheduler:
         depth: int,
         sem: asyncio.Semaphore | None,
     ) -> tuple[list[dict[str, Any]], bool, str | None]:
-        """One step of a group: loop expansion, when, then the template. Adds its outputs to scope."""
+        """One step of a group: loop, when, then the template; adds its outputs to scope."""
         sname = step["name"]
         base = f"{gnode['name']}.{sname}"
         prefix = f"steps.{sname}"
@@ -916,18 +949,30 @@ class Scheduler:
                 items = []
             else:
                 n = self._new_node(
-                    base, sname, "Skipped", boundary=parent["id"], parents=[gnode["id"]],
-                    phase="Error", message=str(exc),
+                    base,
+                    sname,
+                    "Skipped",
+                    boundary=parent["id"],
+                    parents=[gnode["id"]],
+                    phase="Error",
+                    message=str(exc),
                 )
                 return [n], False, str(exc)
         if items is None:
-            child = await self._run_one(step, base, sname, None, gnode, parent, scope, arts, depth, sem, "steps")
+            child = await self._run_one(
+                step, base, sname, None, gnode, parent, scope, arts, depth, sem, "steps"
+            )
             self._record_outputs(prefix, child, scope, arts, step)
             return [child], self._ok(child, step), child.get("message")
         if not items:
             n = self._new_node(
-                base, sname, "Skipped", boundary=parent["id"], parents=[gnode["id"]],
-                phase="Skipped", message="Skipped, empty params",
+                base,
+                sname,
+                "Skipped",
+                boundary=parent["id"],
+                parents=[gnode["id"]],
+                phase="Skipped",
+                message="Skipped, empty params",
             )
             self._record_skipped_outputs(prefix, step, scope, arts)
             self._record_aggregate(prefix, [], scope)
@@ -939,7 +984,17 @@ class Scheduler:
             disp = node_display_name(sname, idx, item)
             coros.append(
                 self._run_one(
-                    step, f"{gnode['name']}.{disp}", disp, item, gnode, parent, scope, arts, depth, sem, "steps"
+                    step,
+                    f"{gnode['name']}.{disp}",
+                    disp,
+                    item,
+                    gnode,
+                    parent,
+                    scope,
+                    arts,
+                    depth,
+                    sem,
+                    "steps",
                 )
             )
         children = list(await asyncio.gather(*coros))
@@ -997,7 +1052,10 @@ class Scheduler:
     def _absent_message(self, msg: str, text: str) -> str:
         for key in self.absent:
             if key in text:
-                return f"failed to resolve {{{{{key}}}}}: absent optional (the producer was skipped or omitted and declares no default)"
+                return (
+                    f"failed to resolve {{{{{key}}}}}: absent optional (the producer was skipped "
+                    "or omitted and declares no default)"
+                )
         return msg
 
     async def _run_one(
@@ -1025,32 +1083,61 @@ class Scheduler:
                 go = evaluate_when(text)
             except StepError as exc:
                 return self._new_node(
-                    name, display, "Skipped", boundary=parent["id"], parents=parent_links,
-                    phase="Error", message=str(exc),
+                    name,
+                    display,
+                    "Skipped",
+                    boundary=parent["id"],
+                    parents=parent_links,
+                    phase="Error",
+                    message=str(exc),
                 )
             except Exception as exc:
                 return self._new_node(
-                    name, display, "Skipped", boundary=parent["id"], parents=parent_links,
-                    phase="Error", message=str(exc),
+                    name,
+                    display,
+                    "Skipped",
+                    boundary=parent["id"],
+                    parents=parent_links,
+                    phase="Error",
+                    message=str(exc),
                 )
             if not go:
                 return self._new_node(
-                    name, display, "Skipped", boundary=parent["id"], parents=parent_links,
-                    phase="Skipped", message=f"when '{text}' evaluated false",
+                    name,
+                    display,
+                    "Skipped",
+                    boundary=parent["id"],
+                    parents=parent_links,
+                    phase="Skipped",
+                    message=f"when '{text}' evaluated false",
                 )
         tmpl = self._step_template(step)
         if tmpl is None:
             ref = step.get("template") or step.get("templateRef")
             return self._new_node(
-                name, display, "Skipped", boundary=parent["id"], parents=parent_links,
-                phase="Error", message=f"template {ref!r} not found (templateRef is not supported by the in-kernel engine)",
+                name,
+                display,
+                "Skipped",
+                boundary=parent["id"],
+                parents=parent_links,
+                phase="Error",
+                message=(
+                    f"template {ref!r} not found (templateRef is not supported by the "
+                    "in-kernel engine)"
+                ),
             )
         try:
             args = self._step_arguments(step, tmpl, scope, item)
         except StepError as exc:
             return self._new_node(
-                name, display, _node_type(tmpl), template=tmpl, boundary=parent["id"],
-                parents=parent_links, phase="Error", message=str(exc),
+                name,
+                display,
+                _node_type(tmpl),
+                template=tmpl,
+                boundary=parent["id"],
+                parents=parent_links,
+                phase="Error",
+                message=str(exc),
             )
         step_arts = dict(arts)
         if sem is not None:
@@ -1082,34 +1169,98 @@ class Scheduler:
         parent: dict[str, Any],
         depth: int,
     ) -> None:
-        """Step/task exit hooks (3.13): run after the node completed, not when skipped."""
+        """Step/task hooks (3.13): ``exit`` after the node completed (not when skipped); named
+        hooks once each, when their expression over the node's status is first true.
+
+        A hook whose condition held while the node ran (``status == "Running"``) is started
+        when the node ends, as the in-kernel engine does not poll running nodes.
+        """
         hooks = dict(step.get("hooks") or {})
         if step.get("onExit") and "exit" not in hooks:
             hooks["exit"] = {"template": step["onExit"]}
-        exit_hook = hooks.get("exit")
-        if not exit_hook or node.get("phase") not in COMPLETED:
-            return
-        tmpl = self.templates.get(exit_hook.get("template", ""))
-        if tmpl is None:
+        if not hooks:
             return
         prefix = "steps" if not step.get("_is_task") else "tasks"
         local = dict(scope)
         self._put_node_scope(f"{prefix}.{step['name']}", node, local, arts)
+        jobs = []
+        for hook_name, hook in hooks.items():
+            if hook_name == "exit":
+                if node.get("phase") not in COMPLETED:
+                    continue
+                suffix = "onExit"
+            else:
+                statuses = ("Running", node.get("phase", ""))
+                if not any(
+                    self._hook_fires(hook, {prefix: {step["name"]: {"status": st}}})
+                    for st in statuses
+                ):
+                    continue
+                suffix = f"hooks.{hook_name}"
+            tmpl = self.templates.get(hook.get("template", ""))
+            if tmpl is None:
+                continue
+            try:
+                args = self._substitute_args(
+                    hook.get("arguments") or {}, local, None, tmpl, lenient=True
+                )
+            except StepError:
+                args = {}
+            jobs.append(
+                self.run_template(
+                    name=f"{node['name']}.{suffix}",
+                    display=f"{node['displayName']}.{suffix}",
+                    tmpl=tmpl,
+                    args=args,
+                    scope=local,
+                    arts=arts,
+                    boundary=parent["id"],
+                    parents=[node["id"]],
+                    depth=depth + 1,
+                )
+            )
+        if jobs:
+            await asyncio.gather(*jobs)
+
+    def _hook_fires(self, hook: dict[str, Any], env: dict[str, Any]) -> bool:
+        expression = hook.get("expression")
+        if not expression:
+            return False
+        from .expr import evaluate
+
+        full = {"workflow": {"status": self.status.phase}, **env}
         try:
-            args = self._substitute_args(exit_hook.get("arguments") or {}, local, None, tmpl, lenient=True)
-        except StepError:
-            args = {}
-        await self.run_template(
-            name=f"{node['name']}.onExit",
-            display=f"{node['displayName']}.onExit",
-            tmpl=tmpl,
-            args=args,
-            scope=local,
-            arts=arts,
-            boundary=parent["id"],
-            parents=[node["id"]],
-            depth=depth + 1,
-        )
+            return bool(evaluate(str(expression), full))
+        except Exception:
+            return False
+
+    async def _workflow_hooks(self, phase: str, fired: set[str]) -> None:
+        """Workflow-level named hooks (``spec.hooks``), each run at most once."""
+        jobs = []
+        for hook_name, hook in (self.spec.get("hooks") or {}).items():
+            if hook_name == "exit" or hook_name in fired:
+                continue
+            if not self._hook_fires(hook, {"workflow": {"status": phase}}):
+                continue
+            tmpl = self.templates.get(hook.get("template", ""))
+            if tmpl is None:
+                continue
+            fired.add(hook_name)
+            jobs.append(
+                self.run_template(
+                    name=f"{self.name}.hooks.{hook_name}",
+                    display=f"{self.name}.hooks.{hook_name}",
+                    tmpl=tmpl,
+                    args=hook.get("arguments") or {},
+                    scope=dict(self.globals),
+                    arts=dict(self.global_arts),
+                    boundary=None,
+                    parents=[],
+                    depth=0,
+                )
+            )
+        if jobs:
+            await asyncio.gather(*jobs)
 
     def _step_template(self, step: dict[str, Any]) -> dict[str, Any] | None:
         if "inline" in step and isinstance(step["inline"], dict):
@@ -1150,7 +1301,10 @@ class Scheduler:
         out["parameters"] = params
         try:
             result: dict[str, Any] = substitute(
-                out, full, allow_unresolved=lenient, strict_prefixes=() if lenient else ("steps.", "tasks.")
+                out,
+                full,
+                allow_unresolved=lenient,
+                strict_prefixes=() if lenient else ("steps.", "tasks."),
             )
             # artifact sources (``from``) are resolved against the artifact scope, not as text
             if args.get("artifacts"):
@@ -1289,8 +1443,13 @@ class Scheduler:
             try:
                 if not logic.satisfied(tname, results):
                     n = self._new_node(
-                        base, tname, "Skipped", boundary=node["id"], parents=parents,
-                        phase="Omitted", message="omitted: depends condition not met",
+                        base,
+                        tname,
+                        "Skipped",
+                        boundary=node["id"],
+                        parents=parents,
+                        phase="Omitted",
+                        message="omitted: depends condition not met",
                     )
                     results[tname] = n
                     self._record_skipped_outputs(prefix, task, scope, arts)
@@ -1301,14 +1460,30 @@ class Scheduler:
                     items = self._expand(step, scope)
                 except StepError as exc:
                     n = self._new_node(
-                        base, tname, "Skipped", boundary=node["id"], parents=parents,
-                        phase="Error", message=str(exc),
+                        base,
+                        tname,
+                        "Skipped",
+                        boundary=node["id"],
+                        parents=parents,
+                        phase="Error",
+                        message=str(exc),
                     )
                     results[tname] = n
                     return
                 if items is None:
                     child = await self._run_one(
-                        step, base, tname, None, node, node, scope, arts, depth, sem, "tasks", parents
+                        step,
+                        base,
+                        tname,
+                        None,
+                        node,
+                        node,
+                        scope,
+                        arts,
+                        depth,
+                        sem,
+                        "tasks",
+                        parents,
                     )
                     results[tname] = child
                     self._record_outputs(prefix, child, scope, arts, step)
@@ -1368,17 +1543,19 @@ class Scheduler:
 
         await asyncio.gather(*[run_task(t) for t in tasks])
         phase, message = self._assess_dag(node, dag, tasks, results, logic, scope, fail_fast)
+        targets = self._targets(dag, tasks, logic, scope)
+        outbound = [o for t in targets if t in results for o in self._outbound(results[t])]
+        extra: dict[str, Any] = {"outboundNodes": outbound} if outbound else {}
         if phase != "Succeeded":
-            self._finish(node, phase, message)
+            if tmpl.get("failFast") is True and tmpl.get("parallelism"):
+                message = _FAIL_FAST
+            self._finish(node, phase, message, **extra)
             return
         try:
             outputs = self._template_outputs(tmpl, scope, arts, node)
         except StepError as exc:
             self._finish(node, "Error", str(exc))
             return
-        targets = self._targets(dag, tasks, logic, scope)
-        outbound = [o for t in targets if t in results for o in self._outbound(results[t])]
-        extra: dict[str, Any] = {"outboundNodes": outbound} if outbound else {}
         if outputs:
             extra["outputs"] = outputs
         self._finish(node, "Succeeded", None, **extra)
@@ -1429,7 +1606,7 @@ class Scheduler:
             return phase
 
         # an error node anywhere (bad reference) errors the DAG
-        for tname, res in results.items():
+        for res in results.values():
             if res.get("phase") == "Error" and res.get("type") == "Skipped":
                 return "Error", res.get("message")
         targets = self._targets(dag, tasks, logic, scope)
@@ -1441,14 +1618,20 @@ class Scheduler:
                 if own in ("Failed", "Error") and self._ok(res, tasks[t]):
                     continue
                 msg = res.get("message") or next(
-                    (r.get("message") for r in results.values() if r.get("phase") in ("Failed", "Error")),
+                    (
+                        r.get("message")
+                        for r in results.values()
+                        if r.get("phase") in ("Failed", "Error")
+                    ),
                     None,
                 )
                 return p, msg
             if p == "":
                 # a target never created: a failing branch stopped scheduling (failFast)
                 for r in results.values():
-                    if r.get("phase") in ("Failed", "Error") and not self._ok(r, tasks[self._task_of(r, tasks)]):
+                    if r.get("phase") in ("Failed", "Error") and not self._ok(
+                        r, tasks[self._task_of(r, tasks)]
+                    ):
                         return r["phase"], r.get("message")
         return "Succeeded", None
 
@@ -1460,7 +1643,11 @@ class Scheduler:
     # ------------------------------------------------------------------------------------------
     # template outputs (3.5)
     def _template_outputs(
-        self, tmpl: dict[str, Any], scope: dict[str, str], arts: dict[str, Any], node: dict[str, Any]
+        self,
+        tmpl: dict[str, Any],
+        scope: dict[str, str],
+        arts: dict[str, Any],
+        node: dict[str, Any],
     ) -> dict[str, Any]:
         from .substitute import substitute
 
@@ -1471,7 +1658,12 @@ class Scheduler:
             value: Any = None
             try:
                 if "parameter" in vf:
-                    value = substitute(vf["parameter"], scope, allow_unresolved=False, strict_prefixes=("steps.", "tasks."))
+                    value = substitute(
+                        vf["parameter"],
+                        scope,
+                        allow_unresolved=False,
+                        strict_prefixes=("steps.", "tasks."),
+                    )
                 elif "expression" in vf:
                     from .expr import evaluate, expand_scope, to_json
 
@@ -1495,7 +1687,10 @@ class Scheduler:
                     value = vf["default"]
                 else:
                     raise StepError(
-                        self._absent_message(f"unable to resolve outputs.parameters.{p['name']}: {exc}", json.dumps(vf))
+                        self._absent_message(
+                            f"unable to resolve outputs.parameters.{p['name']}: {exc}",
+                            json.dumps(vf),
+                        )
                     ) from exc
             if value is None:
                 continue

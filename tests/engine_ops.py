@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import List
 
 from dflow_nb.python import OP, Artifact, TransientError
 
@@ -66,3 +67,21 @@ class Progress(OP):
         for i in range(4):
             self.progress_current = i + 1
         return {"done": 4}
+
+
+@OP.function
+def square(x: int) -> {"y": int, "log": Artifact(Path)}:
+    Path(f"log-{x}.txt").write_text(str(x * x))
+    return {"y": x * x, "log": Path(f"log-{x}.txt")}
+
+
+@OP.function
+def total(logs: Artifact(List[Path])) -> {"sum": int}:
+    return {"sum": sum(int(Path(p).read_text()) for p in logs)}
+
+
+@OP.function
+def maybe_fail(x: int) -> {"y": int}:
+    if x % 2:
+        raise ValueError(f"odd {x}")
+    return {"y": x}

@@ -139,3 +139,93 @@ def test_reattach_from_journal_in_a_new_object() -> None:
     again = Workflow(id=wf.id)
     assert again.query_status() == "Succeeded"
     assert again.query_step(name="one")[0].outputs.parameters["y"].value == 42
+
+
+def test_slices_stack_parameters_and_merge_artifacts() -> None:
+    from dflow_nb.python import Slices
+
+    t = _t(
+        ops.square,
+        slices=Slices(input_parameter=["x"], output_parameter=["y"], output_artifact=["log"]),
+    )
+    fan = Step("sq", template=t, parameters={"x": [1, 2, 3, 4]}, with_param=argo_range(4))
+    tot = Step("tot", template=_t(ops.total), artifacts={"logs": fan.outputs.artifacts["log"]})
+    wf = Workflow(name="slices")
+    wf.add(fan)
+    wf.add(tot)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded", wf.query()
+    assert wf.query_step(name="tot")[0].outputs.parameters["sum"].value == 30
+
+
+def test_continue_on_num_success() -> None:
+    ok = Step(
+        "some",
+        template=_t(ops.maybe_fail),
+        parameters={"x": "{{item}}"},
+        with_param=[0, 1, 2, 3],
+        continue_on_num_success=2,
+    )
+    wf = Workflow(name="enough")
+    wf.add(ok)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded", wf.query()
+    bad = Step(
+        "few",
+        template=_t(ops.maybe_fail),
+        parameters={"x": "{{item}}"},
+        with_param=[1, 3, 5, 0],
+        continue_on_success_ratio=0.5,
+    )
+    wf2 = Workflow(name="not-enough")
+    wf2.add(bad)
+    wf2.submit()
+    assert wf2.wait(60) == "Failed"
+
+
+def test_reuse_step_skips_what_succeeded(tmp_path: Path) -> None:
+    marker = str(tmp_path / "count")
+    s0 = Step(
+        "count",
+        template=_t(ops.flaky, retry_on_transient_error=3),
+        parameters={"marker": marker},
+        key="count-step",
+    )
+    s1 = Step("after", template=_t(ops.inc), parameters={"x": 1}, key="after-step")
+    wf = Workflow(name="first")
+    wf.add(s0)
+    wf.add(s1)
+    wf.submit()
+    assert wf.wait(60) == "Succeeded"
+    assert Path(marker).read_text() == "3"
+    reused = wf.query_step(key="count-step", type="Retry")
+    assert len(reused) == 1
+    after = wf.query_step(key="after-step", type="Pod")[0]
+    after.modify_output_parameter("y", 100)
+    wf2 = Workflow(name="second")
+    wf2.add(
+        Step(
+            "count",
+            template=_t(ops.flaky, retry_on_transient_error=3),
+            parameters={"marker": marker},
+            key="count-step",
+        )
+    )
+    s3 = Step("after", template=_t(ops.inc), parameters={"x": 1}, key="after-step")
+    wf2.add(s3)
+    wf2.add(Step("use", template=_t(ops.inc), parameters={"x": s3.outputs.parameters["y"]}))
+    wf2.submit(reuse_step=reused + [after])
+    assert wf2.wait(60) == "Succeeded", wf2.query()
+    assert Path(marker).read_text() == "3"  # not run again
+    assert wf2.query_step(name="use")[0].outputs.parameters["y"].value == 101
+
+
+def test_progress_is_reported() -> None:
+    wf = Workflow(name="progress")
+    wf.add(Step("p", template=_t(ops.Progress)))
+    events: list[dict] = []
+    wf.submit()
+    wf.subscribe(events.append)
+    assert wf.wait(60) == "Succeeded"
+    (step,) = wf.query_step(name="p")
+    assert step.progress == "4/4"

@@ -152,7 +152,7 @@ def run_step(spec: dict, root: Path, env: dict[str, str]) -> int:
     return run(
         spec,
         tmp_root=str(root),
-        env={"ARGO_PROGRESS_FILE": "/tmp/progress", **env},
+        env={"ARGO_PROGRESS_FILE": str(root / "progress"), **env},
         cwd=str(root / "work"),
     )
 

@@ -182,7 +182,7 @@ def _reuse_map(steps: list[Any]) -> dict[str, dict[str, Any]]:
             key = s.get("key")
         if not key:
             continue
-        node = s.to_node() if hasattr(s, "to_node") else dict(getattr(s, "node", s))
+        node = s.to_dict() if hasattr(s, "to_dict") else dict(s)
         out[key] = node
     return out
 

@@ -975,7 +975,7 @@ class Scheduler:
                 message="Skipped, empty params",
             )
             self._record_skipped_outputs(prefix, step, scope, arts)
-            self._record_aggregate(prefix, [], scope)
+            self._record_aggregate(prefix, [], scope, arts)
             return [n], True, None
         from .loops import node_display_name
 
@@ -998,7 +998,7 @@ class Scheduler:
                 )
             )
         children = list(await asyncio.gather(*coros))
-        self._record_aggregate(prefix, children, scope)
+        self._record_aggregate(prefix, children, scope, arts)
         ok = all(self._ok(c, step) for c in children)
         msg = next((c.get("message") for c in children if not self._ok(c, step)), None)
         return children, ok, msg
@@ -1381,7 +1381,11 @@ class Scheduler:
         self.absent.add(f"{prefix}.outputs.result")
 
     def _record_aggregate(
-        self, prefix: str, children: list[dict[str, Any]], scope: dict[str, str]
+        self,
+        prefix: str,
+        children: list[dict[str, Any]],
+        scope: dict[str, str],
+        arts: dict[str, Any] | None = None,
     ) -> None:
         from .loops import aggregate_outputs
 
@@ -1402,6 +1406,36 @@ class Scheduler:
                 agg = {}
         for k, v in agg.items():
             scope[f"{prefix}.{k}"] = v
+        if arts is not None:
+            self._merge_artifacts(prefix, children, arts)
+
+    def _merge_artifacts(
+        self, prefix: str, children: list[dict[str, Any]], arts: dict[str, Any]
+    ) -> None:
+        """Output artifacts of a loop's children, merged into one folder per name.
+
+        Argo does not aggregate artifacts; dflow's Slices (README 3.2.1) stack them, keeping
+        each slice's relative paths and catalog. Files are linked, not copied.
+        """
+        ok = [
+            self.status.nodes[c["id"]]
+            for c in children
+            if self.status.nodes[c["id"]].get("phase") == "Succeeded"
+        ]
+        names: dict[str, list[Path]] = {}
+        for n in ok:
+            for name, path in (n.get("_artifact_paths") or {}).items():
+                names.setdefault(name, []).append(Path(path))
+        if not names:
+            return
+        group_id = self.status.nodes[children[0]["id"]].get("boundaryID", "loop")
+        base = self.run_dir / "merged" / f"{prefix.replace('.', '-')}-{group_id.rsplit('-', 1)[-1]}"
+        for name, paths in names.items():
+            dest = base / name
+            dest.mkdir(parents=True, exist_ok=True)
+            for src in paths:
+                _link_tree(src, dest)
+            arts[f"{prefix}.outputs.artifacts.{name}"] = str(dest)
 
     # ------------------------------------------------------------------------------------------
     # DAG (3.7)
@@ -1497,7 +1531,7 @@ class Scheduler:
                         self.status.update(group["id"], type="Skipped")
                         results[tname] = self.status.nodes[group["id"]]
                         self._record_skipped_outputs(prefix, task, scope, arts)
-                        self._record_aggregate(prefix, [], scope)
+                        self._record_aggregate(prefix, [], scope, arts)
                         return
                     from .loops import node_display_name
 
@@ -1532,7 +1566,7 @@ class Scheduler:
                         _children_phases=[c.get("phase") for c in children],
                     )
                     results[tname] = self.status.nodes[group["id"]]
-                    self._record_aggregate(prefix, children, scope)
+                    self._record_aggregate(prefix, children, scope, arts)
                     self._put_node_scope(prefix, results[tname], scope, arts)
                 if results[tname].get("phase") in ("Failed", "Error") and not self._ok(
                     results[tname], task
@@ -1760,6 +1794,24 @@ def _store_at_key(path: Path, key: str, run_dir: Path) -> Path:
     else:
         shutil.copy2(path, dest)
     return dest
+
+
+def _link_tree(src: Path, dest: Path) -> None:
+    """Link every file below ``src`` into ``dest`` at the same relative path (merge)."""
+    import os
+
+    if src.is_file():
+        target = dest / src.name
+        if not target.exists():
+            os.symlink(src.resolve(), target)
+        return
+    for root, _dirs, files in os.walk(src, followlinks=True):
+        rel = Path(root).relative_to(src)
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for f in files:
+            target = dest / rel / f
+            if not target.exists():
+                os.symlink((Path(root) / f).resolve(), target)
 
 
 def _no_artifact_refs(scope: dict[str, Any]) -> dict[str, Any]:

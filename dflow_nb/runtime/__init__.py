@@ -111,7 +111,9 @@ def run(
         from dflow_nb.python import op as op_module
     except Exception as exc:  # broken installation: say so instead of a bare traceback
         return _fail(op_name, exc, EXIT_FATAL)
-    progress_file = paths.map(environ.get("ARGO_PROGRESS_FILE", "/var/run/argo/progress"))
+    # Not remapped: Argo's progress file is never under /tmp, and the in-kernel engine passes a
+    # real path of this machine (which may well lie under the host's /tmp).
+    progress_file = environ.get("ARGO_PROGRESS_FILE", "/var/run/argo/progress")
     previous = op_module.set_progress_reporter(_progress_writer(progress_file))
     try:
         if cwd is not None:

@@ -868,6 +868,8 @@ class Scheduler:
         arts.update({f"inputs.artifacts.{k}": str(v) for k, v in in_arts.items()})
         limit = tmpl.get("parallelism")
         sem = asyncio.Semaphore(int(limit)) if limit else None
+        if sem is not None and tmpl.get("failFast") is True:
+            sem.dflow_fail_fast = True  # type: ignore[attr-defined]
         prev_outbound: list[str] = [node["id"]]
         outbound: list[str] = []
         for i, group in enumerate(tmpl.get("steps") or []):
@@ -962,6 +964,8 @@ class Scheduler:
             child = await self._run_one(
                 step, base, sname, None, gnode, parent, scope, arts, depth, sem, "steps"
             )
+            if child is None:
+                return [], True, None
             self._record_outputs(prefix, child, scope, arts, step)
             return [child], self._ok(child, step), child.get("message")
         if not items:
@@ -997,7 +1001,7 @@ class Scheduler:
                     "steps",
                 )
             )
-        children = list(await asyncio.gather(*coros))
+        children = [c for c in await asyncio.gather(*coros) if c is not None]
         self._record_aggregate(prefix, children, scope, arts)
         ok = all(self._ok(c, step) for c in children)
         msg = next((c.get("message") for c in children if not self._ok(c, step)), None)
@@ -1142,6 +1146,9 @@ class Scheduler:
         step_arts = dict(arts)
         if sem is not None:
             await sem.acquire()
+            if getattr(sem, "dflow_stop", False):
+                sem.release()  # failFast: no new children once one failed (3.6)
+                return None  # type: ignore[return-value]
         try:
             node = await self.run_template(
                 name=name,
@@ -1156,6 +1163,10 @@ class Scheduler:
             )
         finally:
             if sem is not None:
+                if getattr(sem, "dflow_fail_fast", False) and not self._ok(
+                    self.status.nodes[node["id"]], step
+                ):
+                    sem.dflow_stop = True  # type: ignore[attr-defined]
                 sem.release()
         await self._run_hooks(step, node, scope, arts, parent, depth)
         return self.status.nodes[node["id"]]
@@ -1459,6 +1470,8 @@ class Scheduler:
         fail_fast = dag.get("failFast", True) is not False
         limit = tmpl.get("parallelism")
         sem = asyncio.Semaphore(int(limit)) if limit else None
+        if sem is not None and tmpl.get("failFast") is True:
+            sem.dflow_fail_fast = True  # type: ignore[attr-defined]
         logic = DependsLogic(tasks)
         done_events = {n: asyncio.Event() for n in tasks}
         results: dict[str, dict[str, Any]] = {}
@@ -1519,6 +1532,8 @@ class Scheduler:
                         "tasks",
                         parents,
                     )
+                    if child is None:
+                        return  # failFast stopped it before it was created
                     results[tname] = child
                     self._record_outputs(prefix, child, scope, arts, step)
                 else:
@@ -1556,6 +1571,7 @@ class Scheduler:
                             ]
                         )
                     )
+                    children = [c for c in children if c is not None]
                     bad = [c for c in children if c.get("phase") in ("Failed", "Error")]
                     phase = bad[0]["phase"] if bad else "Succeeded"
                     self._finish(

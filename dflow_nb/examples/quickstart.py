@@ -1,15 +1,13 @@
-"""The quickstart: two function OPs wired into a workflow, compiled to Argo, one step run.
+"""The quickstart: two function OPs wired into a workflow, compiled to Argo, run in-kernel.
 
-Until the in-kernel engine lands (it is the next issue), this shows the part that exists end to
-end: the dflow API, compilation to the Argo manifest both engines will run, and the step runtime
-that runs a compiled Python step exactly as a pod would, with typed outputs.
+It shows the whole path that exists today: the dflow API, compilation to the Argo manifest both
+engines run, and the in-kernel engine running that manifest with typed outputs back.
 
 Run it with ``make quickstart`` or ``python -m dflow_nb.examples.quickstart``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -45,48 +43,31 @@ def build() -> Workflow:
     return wf
 
 
-def run_first_step(wf: Workflow) -> dict[str, object]:
-    """Run the compiled ``greet`` template with the step runtime, as a pod would."""
-    from dflow_nb.runtime import run
-    from dflow_nb.runtime.typestr import str_to_type
-
-    manifest = wf.to_dict()
-    template = next(t for t in manifest["spec"]["templates"] if t["name"] == "greet")
-    source = template["script"]["source"]
-    spec = json.loads(source.split("main(r'''", 1)[1].rsplit("''')", 1)[0])
-    env = {
-        e["name"]: e["value"]
-        .replace("{{inputs.parameters.name}}", "argo")
-        .replace("{{inputs.parameters.times}}", "2")
-        for e in template["script"]["env"]
-    }
-    with tempfile.TemporaryDirectory() as root:
-        code = run(spec, tmp_root=root, env=env, cwd=root)
-        if code != 0:
-            raise SystemExit(f"the greet step failed with exit code {code}")
-        outputs: dict[str, object] = {}
-        for p in spec["outputs"]["parameters"]:
-            text = Path(root, p["path"].lstrip("/").removeprefix("tmp/")).read_text()
-            tp = str_to_type(p["type"])
-            outputs[p["name"]] = text if tp is str else json.loads(text)
-        return outputs
-
-
 def main() -> int:
+    """Compile the workflow, run it on the in-kernel engine, print typed outputs."""
+    from dflow_nb import config
+
     wf = build()
-    text = wf.to_yaml()
     manifest = wf.to_dict()
     names = [t["name"] for t in manifest["spec"]["templates"]]
-    print(f"compiled workflow {wf.name!r}: {len(text.splitlines())} lines of Argo YAML")
+    print(f"compiled workflow {wf.name!r}: {len(wf.to_yaml().splitlines())} lines of Argo YAML")
     print(f"templates: {', '.join(names)}; entrypoint: {manifest['spec']['entrypoint']}")
     out = Path(os.environ.get("DFLOW_NB_QUICKSTART_OUT", "quickstart.yaml"))
-    out.write_text(text)
+    out.write_text(wf.to_yaml())
     print(f"manifest written to {out}")
-    outputs = run_first_step(wf)
-    print(f"ran step 'greet' with the step runtime: outputs {outputs}")
-    assert outputs["length"] == len(str(outputs["msg"])), "typed output"
-    print("length is an", type(outputs["length"]).__name__, "as declared")
-    return 0
+    workdir = Path(os.environ.get("DFLOW_NB_QUICKSTART_WORKDIR") or tempfile.mkdtemp())
+    config["debug_workdir"] = str(workdir)
+    wf.submit()
+    phase = wf.wait(timeout=120)
+    print(f"workflow {wf.id} ran on the in-kernel engine: {phase}")
+    for step in wf.query_step(type="Pod"):
+        values = {k: v.value for k, v in step.outputs.parameters.items()}
+        print(f"  step {step.displayName}: {step.phase}, outputs {values}")
+    greet_step = wf.query_step(name="greet")[0]
+    length = greet_step.outputs.parameters["length"].value
+    print(f"length is an {type(length).__name__} as declared: {length}")
+    print(f"run folder (dflow's debug-mode layout): {workdir / str(wf.id)}")
+    return 0 if phase == "Succeeded" else 1
 
 
 if __name__ == "__main__":

@@ -85,3 +85,10 @@ def maybe_fail(x: int) -> {"y": int}:
     if x % 2:
         raise ValueError(f"odd {x}")
     return {"y": x}
+
+
+@OP.function
+def fatal(x: int) -> {"y": int}:
+    from dflow_nb.python import FatalError
+
+    raise FatalError(f"cannot handle {x}")

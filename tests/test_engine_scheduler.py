@@ -229,3 +229,43 @@ def test_progress_is_reported() -> None:
     assert wf.wait(60) == "Succeeded"
     (step,) = wf.query_step(name="p")
     assert step.progress == "4/4"
+
+
+def test_slices_sub_path_and_group_size() -> None:
+    from dflow_nb.python import Slices
+
+    sub = Step(
+        "sub",
+        template=_t(
+            ops.inc, slices=Slices(sub_path=True, input_parameter=["x"], output_parameter=["y"])
+        ),
+        parameters={"x": [10, 20, 30]},
+    )
+    grouped = Step(
+        "grouped",
+        template=_t(
+            ops.inc, slices=Slices(input_parameter=["x"], output_parameter=["y"], group_size=2)
+        ),
+        parameters={"x": [1, 2, 3, 4, 5]},
+        with_param=argo_range(5),
+    )
+    wf = Workflow(name="sub-path")
+    wf.add([sub, grouped])
+    wf.submit()
+    assert wf.wait(60) == "Succeeded", wf.query()
+    subs = [s for s in wf.query_step(name="sub") if s.type == "Pod"]
+    assert sorted(s.outputs.parameters["y"].value for s in subs) == [11, 21, 31]
+    groups = [s for s in wf.query_step(name="grouped") if s.type == "Pod"]
+    assert len(groups) == 3  # ceil(5 / 2) pods
+    values = sorted(v for s in groups for v in s.outputs.parameters["y"].value)
+    assert values == [2, 3, 4, 5, 6]
+
+
+def test_fatal_error_is_not_retried(tmp_path: Path) -> None:
+    wf = Workflow(name="fatal")
+    wf.add(Step("bad", template=_t(ops.fatal, retry_on_transient_error=3), parameters={"x": 1}))
+    wf.submit()
+    assert wf.wait(60) == "Failed"
+    attempts = [s for s in wf.query_step(name="bad") if s.type == "Pod"]
+    assert len(attempts) == 1
+    assert "exit code 2" in (attempts[0].message or "")

@@ -56,6 +56,17 @@ __all__ = sorted(_EXPORTS)
 from .config import config, s3_config, set_config, set_s3_config  # noqa: E402
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext dflow_nb``: register the magics (``%%dflow_op``, ``%dflow_get``...)."""
+    from .jupyter.magics import DflowMagics
+
+    ipython.register_magics(DflowMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext dflow_nb``: nothing to undo beyond IPython's own bookkeeping."""
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

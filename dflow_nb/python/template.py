@@ -141,6 +141,13 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "decorate the function with @OP.function or subclass dflow_nb.python.OP"
             )
         self.op_class: Any = op_cls
+        # %%dflow_op --image/--timeout/--retries/--python-packages: defaults for this OP
+        defaults = getattr(op_cls, "dflow_nb_template_defaults", None) or {}
+        image = image or defaults.get("image")
+        python_packages = python_packages or defaults.get("python_packages")
+        timeout = timeout if timeout is not None else defaults.get("timeout")
+        if retry_on_transient_error is None:
+            retry_on_transient_error = defaults.get("retry_on_transient_error")
         super().__init__(
             name=name or kebab(op_cls.__name__),
             image=image or config["util_image"],

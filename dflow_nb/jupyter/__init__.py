@@ -1,0 +1,1 @@
+"""Jupyter integration: ``%load_ext dflow_nb`` registers the magics of ``magics.py``."""

@@ -1,0 +1,377 @@
+"""The notebook magics: cells become OPs, outputs come back as variables.
+
+``%%dflow_op`` turns a cell into a function OP (one annotated function, or the cell body with
+its inputs and outputs declared on the magic line); ``%%dflow_shell`` does the same for a shell
+script; ``%dflow_mode`` and ``%dflow_config`` set the backend; ``%dflow_get`` binds a step's
+output in the namespace. Arguments are split with ``shlex`` (IPython's parse_argstring keeps
+quotes), and a bad line raises UsageError showing the right form.
+
+The cell's code runs in the user's namespace through ``shell.run_cell``, as any cell does, so
+the OP's source is in IPython's line cache and travels with the manifest as source.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shlex
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+__all__ = ["DflowMagics", "parse_decl", "parse_op_line"]
+
+OP_USAGE = (
+    "%%dflow_op [NAME] [--in NAME:TYPE ...] [--out NAME:TYPE ...] [--image IMAGE] "
+    "[--python-packages PATH[,PATH]] [--timeout SECONDS] [--retries N]\n"
+    "  e.g. %%dflow_op square --in x:int --out y:int   (the cell body computes y from x)\n"
+    "  or   %%dflow_op   over a cell holding one annotated function"
+)
+SHELL_USAGE = (
+    "%%dflow_shell NAME [--in NAME:TYPE ...] [--out NAME:TYPE ...] [--image IMAGE] "
+    "[--timeout SECONDS] [--retries N]\n"
+    "  e.g. %%dflow_shell count --in msg:str --out n:int   (the script sets $n from $msg)"
+)
+GET_USAGE = "%dflow_get WORKFLOW STEP.OUTPUT [as NAME]   e.g. %dflow_get wf square.y as y"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TYPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\[\], ()]*$")
+_ARTIFACT = re.compile(r"^Artifact\((.+)\)$")
+
+
+@dataclass
+class Decl:
+    """One ``NAME:TYPE`` of a magic line; ``artifact`` when TYPE is ``Artifact(...)``."""
+
+    name: str
+    type_text: str
+    artifact: bool
+
+
+@dataclass
+class OpLine:
+    """A parsed ``%%dflow_op`` / ``%%dflow_shell`` line."""
+
+    name: str | None = None
+    inputs: list[Decl] = field(default_factory=list)
+    outputs: list[Decl] = field(default_factory=list)
+    image: str | None = None
+    python_packages: list[str] = field(default_factory=list)
+    timeout: int | None = None
+    retries: int | None = None
+
+
+def parse_decl(text: str, usage: str) -> Decl:
+    """``x:int`` / ``report:Artifact(Path)`` -> Decl, checked (the type is parsed, not run)."""
+    name, sep, type_text = text.partition(":")
+    if not sep or not _NAME.match(name) or not type_text:
+        raise UsageError(f"bad declaration {text!r}: write NAME:TYPE, e.g. x:int\n{usage}")
+    type_text = type_text.strip()
+    if not _TYPE.match(type_text):
+        raise UsageError(f"bad type {type_text!r} for {name!r}\n{usage}")
+    try:
+        ast.parse(type_text, mode="eval")
+    except SyntaxError as exc:
+        raise UsageError(f"bad type {type_text!r} for {name!r}: {exc.msg}\n{usage}") from None
+    return Decl(name, type_text, bool(_ARTIFACT.match(type_text)))
+
+
+def parse_op_line(line: str, usage: str = OP_USAGE) -> OpLine:
+    """Split a magic line with shlex and read its options."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot split the magic line: {exc}\n{usage}") from None
+    out = OpLine()
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("--in", "--out"):
+            i += 1
+            while i < len(words) and not words[i].startswith("--"):
+                decl = parse_decl(words[i], usage)
+                (out.inputs if w == "--in" else out.outputs).append(decl)
+                i += 1
+            continue
+        if w in ("--image", "--python-packages", "--timeout", "--retries"):
+            if i + 1 >= len(words):
+                raise UsageError(f"{w} needs a value\n{usage}")
+            value = words[i + 1]
+            if w == "--image":
+                out.image = value
+            elif w == "--python-packages":
+                out.python_packages = [p for p in value.split(",") if p]
+            else:
+                try:
+                    number = int(value)
+                except ValueError:
+                    raise UsageError(f"{w} takes a whole number, got {value!r}\n{usage}") from None
+                if w == "--timeout":
+                    out.timeout = number
+                else:
+                    out.retries = number
+            i += 2
+            continue
+        if w.startswith("--"):
+            raise UsageError(f"unknown option {w}\n{usage}")
+        if out.name is not None:
+            raise UsageError(f"only one NAME is taken, got {out.name!r} and {w!r}\n{usage}")
+        if not _NAME.match(w):
+            raise UsageError(f"NAME must be a Python identifier, got {w!r}\n{usage}")
+        out.name = w
+        i += 1
+    return out
+
+
+def _annotation(decl: Decl) -> str:
+    return decl.type_text
+
+
+def op_source(line: OpLine, body: str) -> str:
+    """The function OP a cell body stands for: inputs as arguments, outputs read at the end."""
+    assert line.name is not None
+    args = ", ".join(f"{d.name}: {_annotation(d)}" for d in line.inputs)
+    ret = ", ".join(f"{json.dumps(d.name)}: {_annotation(d)}" for d in line.outputs)
+    result = ", ".join(f"{json.dumps(d.name)}: {d.name}" for d in line.outputs)
+    inner = textwrap.indent(textwrap.dedent(body).strip("\n") or "pass", "    ")
+    return (
+        "from pathlib import Path\n"
+        "from typing import Any, Dict, List\n"
+        "from dflow_nb.python import OP, Artifact, NestedDict\n\n\n"
+        "@OP.function\n"
+        f"def {line.name}({args}) -> {{{ret}}}:\n"
+        f"{inner}\n"
+        f"    return {{{result}}}\n"
+    )
+
+
+@magics_class
+class DflowMagics(Magics):
+    """``%%dflow_op``, ``%%dflow_shell``, ``%dflow_mode``, ``%dflow_config``, ``%dflow_get``."""
+
+    def _run(self, code: str) -> None:
+        result = self.shell.run_cell(code, store_history=False)  # type: ignore[union-attr]
+        if not result.success:
+            err = result.error_in_exec or result.error_before_exec
+            raise UsageError(f"the cell failed: {err!r}")
+
+    @cell_magic
+    def dflow_op(self, line: str, cell: str) -> None:
+        """Make a function OP from this cell and bind it to NAME."""
+        spec = parse_op_line(line)
+        ns = self.shell.user_ns  # type: ignore[union-attr]
+        if spec.inputs or spec.outputs:
+            if spec.name is None:
+                raise UsageError(f"NAME is needed when the cell body is the OP\n{OP_USAGE}")
+            if not spec.outputs:
+                raise UsageError(f"declare at least one --out\n{OP_USAGE}")
+            self._run(op_source(spec, cell))
+            op = ns[spec.name]
+        else:
+            names = _function_names(cell)
+            if len(names) != 1:
+                raise UsageError(
+                    "the cell must hold exactly one function (found "
+                    f"{len(names)}: {', '.join(names) or 'none'}), or declare --in/--out\n"
+                    + OP_USAGE
+                )
+            self._run(cell)
+            func = ns[names[0]]
+            from ..python import OP
+
+            op = func if hasattr(func, "get_input_sign") else OP.function(func)
+            target = spec.name or names[0]
+            ns[target] = op
+            spec.name = target
+        _set_template_defaults(op, spec)
+
+    @cell_magic
+    def dflow_shell(self, line: str, cell: str) -> None:
+        """Make a ShellOPTemplate from this cell and bind it to NAME."""
+        spec = parse_op_line(line, SHELL_USAGE)
+        if spec.name is None:
+            raise UsageError(f"NAME is needed\n{SHELL_USAGE}")
+        from ..config import config
+        from ..io import InputArtifact, InputParameter, OutputArtifact, OutputParameter
+        from ..python.template import kebab
+        from ..templates import ShellOPTemplate
+
+        lines = ["set -e"]
+        for d in spec.inputs:
+            if d.artifact:
+                lines.append(f"{d.name}=/tmp/inputs/artifacts/{d.name}")
+            else:
+                lines.append(f"{d.name}='{{{{inputs.parameters.{d.name}}}}}'")
+        lines.append(textwrap.dedent(cell).strip("\n"))
+        lines.append("mkdir -p /tmp/outputs/parameters /tmp/outputs/artifacts")
+        for d in spec.outputs:
+            if d.artifact:
+                lines.append(f'cp -r "${d.name}" /tmp/outputs/artifacts/{d.name}')
+            else:
+                lines.append(f'printf %s "${d.name}" > /tmp/outputs/parameters/{d.name}')
+        t = ShellOPTemplate(
+            name=kebab(spec.name),
+            image=spec.image or config["util_image"],
+            script="\n".join(lines) + "\n",
+            timeout=spec.timeout,
+            retry_strategy={"limit": spec.retries} if spec.retries else None,
+        )
+        t.inputs.parameters = {
+            d.name: InputParameter(type=_simple_type(d.type_text))
+            for d in spec.inputs
+            if not d.artifact
+        }
+        t.inputs.artifacts = {
+            d.name: InputArtifact(path=f"/tmp/inputs/artifacts/{d.name}")
+            for d in spec.inputs
+            if d.artifact
+        }
+        t.outputs.parameters = {
+            d.name: OutputParameter(
+                value_from_path=f"/tmp/outputs/parameters/{d.name}",
+                type=_simple_type(d.type_text),
+            )
+            for d in spec.outputs
+            if not d.artifact
+        }
+        t.outputs.artifacts = {
+            d.name: OutputArtifact(path=f"/tmp/outputs/artifacts/{d.name}")
+            for d in spec.outputs
+            if d.artifact
+        }
+        self.shell.user_ns[spec.name] = t  # type: ignore[union-attr]
+
+    @line_magic
+    def dflow_mode(self, line: str) -> str:
+        """``%dflow_mode debug`` (in-kernel engine) or ``%dflow_mode argo`` (Argo Workflows)."""
+        from ..config import config
+
+        mode = line.strip()
+        modes = {"debug": "debug", "local": "debug", "argo": "default", "default": "default"}
+        if mode not in modes:
+            raise UsageError(f"%dflow_mode debug|argo  (got {mode!r})")
+        config["mode"] = modes[mode]
+        return f"mode: {config['mode']}"
+
+    @line_magic
+    def dflow_config(self, line: str) -> None:
+        """``%dflow_config key=value ...``; ``s3.key=value`` sets s3_config."""
+        from ..config import config, s3_config
+
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%dflow_config key=value ...: {exc}") from None
+        if not words:
+            raise UsageError("%dflow_config key=value ...   e.g. %dflow_config python_mode=process")
+        for w in words:
+            key, sep, raw = w.partition("=")
+            if not sep or not key:
+                raise UsageError(f"%dflow_config key=value ...   (got {w!r})")
+            try:
+                value: Any = json.loads(raw)
+            except ValueError:
+                value = raw
+            if key.startswith("s3."):
+                s3_config[key[3:]] = value
+            else:
+                config[key] = value
+
+    @line_magic
+    def dflow_get(self, line: str) -> Any:
+        """Bind a step's output in the namespace: typed parameter, or downloaded artifact."""
+        words = shlex.split(line)
+        if len(words) not in (2, 4) or (len(words) == 4 and words[2] != "as"):
+            raise UsageError(GET_USAGE)
+        wf_name, ref = words[0], words[1]
+        step_name, dot, output = ref.rpartition(".")
+        if not dot or not step_name or not output:
+            raise UsageError(GET_USAGE)
+        target = words[3] if len(words) == 4 else output
+        if not _NAME.match(target):
+            raise UsageError(f"NAME must be a Python identifier, got {target!r}\n{GET_USAGE}")
+        ns = self.shell.user_ns  # type: ignore[union-attr]
+        wf = ns.get(wf_name)
+        if wf is None or not hasattr(wf, "query_step"):
+            raise UsageError(
+                f"{wf_name!r} is not a submitted Workflow in this notebook\n{GET_USAGE}"
+            )
+        steps = [
+            s for s in wf.query_step(name=step_name) if s.type in ("Pod", "Steps", "DAG", "Retry")
+        ]
+        steps = [
+            s for s in steps if output in s.outputs.parameters or output in s.outputs.artifacts
+        ]
+        if not steps:
+            raise UsageError(
+                f"no step {step_name!r} of {wf_name} has an output {output!r} (is it finished?)"
+            )
+        step = steps[-1]
+        if output in step.outputs.parameters:
+            value = step.outputs.parameters[output].value
+        else:
+            from ..artifacts import download_artifact
+
+            from ..runtime.artifacts import read_artifact
+
+            dest = Path(target)
+            download_artifact(step.outputs.artifacts[output], path=dest)
+            value = read_artifact(dest.resolve(), _artifact_kind(step, output))
+        ns[target] = value
+        return None
+
+
+def _artifact_kind(step: Any, output: str) -> str:
+    """``path``, ``list``, ``dict`` or ``nested``: how the step's OP declared the artifact."""
+    text = ""
+    template = getattr(step, "template", None) or {}
+    for a in (template.get("outputs") or {}).get("artifacts") or []:
+        if a.get("name") == output:
+            text = str(a)
+    script = ((template.get("script") or {}).get("source") or "") if template else ""
+    m = re.search(r'"name": "%s",\n"type": "([^"]+)"' % re.escape(output), script)
+    if m:
+        text = m.group(1)
+    if "List[" in text or "list[" in text:
+        return "list"
+    if "NestedDict" in text:
+        return "nested"
+    if "Dict[" in text or "dict[" in text:
+        return "dict"
+    return "path"
+
+
+def _function_names(cell: str) -> list[str]:
+    try:
+        tree = ast.parse(textwrap.dedent(cell))
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _simple_type(text: str) -> Any:
+    from ..runtime.typestr import str_to_type
+
+    try:
+        return str_to_type(text)
+    except ValueError:
+        return None
+
+
+def _set_template_defaults(op: Any, spec: OpLine) -> None:
+    """Options of the magic line become PythonOPTemplate defaults for this OP."""
+    defaults: dict[str, Any] = {}
+    if spec.image:
+        defaults["image"] = spec.image
+    if spec.python_packages:
+        defaults["python_packages"] = spec.python_packages
+    if spec.timeout is not None:
+        defaults["timeout"] = spec.timeout
+    if spec.retries is not None:
+        defaults["retry_on_transient_error"] = spec.retries
+    op.dflow_nb_template_defaults = defaults

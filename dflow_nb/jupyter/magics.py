@@ -316,7 +316,6 @@ class DflowMagics(Magics):
             value = step.outputs.parameters[output].value
         else:
             from ..artifacts import download_artifact
-
             from ..runtime.artifacts import read_artifact
 
             dest = Path(target)

@@ -31,6 +31,7 @@ class CompileContext:
         self._checks: dict[int, Step] = {}
         self._keep: list[Any] = []
         self._expanded: set[int] = set()
+        self._outer: dict[tuple[str, int], Step] = {}
 
     def register_in_order(self, templates: list[OPTemplate]) -> None:
         """Name templates in the given order first (a loaded manifest keeps its order)."""
@@ -58,6 +59,7 @@ class CompileContext:
                 continue
             pending = []
             for step in children():
+                step = self.outer(step)
                 eff = self._effective(step)
                 if eff is not None and not isinstance(eff, str) and id(eff) not in self._expanded:
                     pending.append(eff)
@@ -117,6 +119,18 @@ class CompileContext:
         if id(template) in self._keyed and "dflow_key" not in template.inputs.parameters:
             return [{"name": "dflow_key", "value": ""}]
         return []
+
+    def outer(self, step: Step) -> Step:
+        """The step as compiled: a loop with ``parallelism`` becomes a call of a wrapper."""
+        if step.parallelism is None:
+            return step
+        key = ("outer", id(step))
+        if key not in self._outer:
+            from .parallel import needs_wrapper, wrap_parallel
+
+            self._outer[key] = wrap_parallel(step) if needs_wrapper(step) else step
+            self._keep.append(self._outer[key])
+        return self._outer[key]
 
     def success_check(self, step: Step) -> Step | None:
         """The step that enforces continue_on_num_success / continue_on_success_ratio."""

@@ -156,7 +156,7 @@ class DAG(OPTemplate):
         tasks = []
         checked: dict[str, str] = {}
         for t in self.tasks:
-            tasks.append(t.to_dict(ctx))
+            tasks.append((ctx.outer(t) if ctx is not None else t).to_dict(ctx))
             check = ctx.success_check(t) if ctx is not None else None
             if check is not None:
                 tasks.append(check.to_dict(ctx))

@@ -78,7 +78,7 @@ class Steps(OPTemplate):
     def _body(self, d: dict[str, Any], ctx: Any) -> None:
         groups: list[list[dict[str, Any]]] = []
         for group in self.steps:
-            groups.append([s.to_dict(ctx) for s in group])
+            groups.append([(ctx.outer(s) if ctx is not None else s).to_dict(ctx) for s in group])
             for s in group:
                 check = ctx.success_check(s) if ctx is not None else None
                 if check is not None:

@@ -3,14 +3,34 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv quickstart test lint typecheck pytest bench clean
+.PHONY: venv sysdeps js quickstart test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-venv: $(BIN)/python
+venv: $(BIN)/python sysdeps
 	$(BIN)/pip install -q -e '.[test]'
+
+# Debian packages the tests use: chromium (the widget's browser test) and graphviz (`dot`, the
+# widget's layout). Installed only when missing, and only as root with apt-get; else the tests
+# that need them skip.
+sysdeps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "apt-get install$$missing"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
+	      >/tmp/dflow_nb-apt.log 2>&1 || echo "warning: apt-get failed (see /tmp/dflow_nb-apt.log)"; \
+	  else echo "note:$$missing missing (not root or no apt-get): some tests will skip"; fi; \
+	fi
+
+# The widget's front end: js/widget.js -> dflow_nb/static/widget.js (committed, so the wheel and
+# Binder need no node). tests/test_js_build.py checks the committed file is up to date.
+js:
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 quickstart: venv
 	$(BIN)/python -m dflow_nb.examples.quickstart

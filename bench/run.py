@@ -8,6 +8,11 @@ interpreters, so the ratios are like for like.
 
     .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
                                   [--no-engine] [--engine-size 50] [--engine-big 1000]
+                                  [--no-storage] [--storage-mb 1024] [--storage-files 10000]
+
+Storage rows (bench/storage.py) compare upload_artifact/download_artifact with the raw minio
+client in the same run, against a local SeaweedFS server: their "pydflow" column is the raw
+client's time, so the ratio is our throughput over the raw client's.
 """
 
 from __future__ import annotations
@@ -158,7 +163,22 @@ def rows(ours: dict[str, Any], anchor: dict[str, Any], size: int) -> list[Row]:
                        pick(anchor, kind, "total"), None))  # fmt: skip
     if "engine" in ours:
         out += engine_rows(ours["engine"], anchor.get("engine") or {})
+    if ours.get("storage"):
+        out += storage_rows(ours["storage"])
     return out
+
+
+def storage_rows(st: dict[str, Any]) -> list[Row]:
+    """Ours against the raw minio client (in the anchor column); big file target >= 0.9x."""
+    big, n = f"{st['big_mb']:,} MiB", f"{st['small_files']:,} x 1 KiB"
+    return [
+        Row(f"S3 {big} up (anchor: minio)", st["big_up"], st["big_up_raw"], None, 0.9),
+        Row(f"S3 {big} down (anchor: minio)", st["big_down"], st["big_down_raw"], None,
+            0.9),
+        Row(f"S3 {n} up (anchor: minio)", st["small_up"], st["small_up_raw"], None),
+        Row(f"S3 {n} down (anchor: minio)", st["small_down"], st["small_down_raw"],
+            None),
+    ]  # fmt: skip
 
 
 def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
@@ -250,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         help="pydflow runs per engine case until one Succeeds (its debug mode is racy)",
     )
+    parser.add_argument(
+        "--storage",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="artifact throughput against the raw minio client (bench/storage.py)",
+    )
+    parser.add_argument("--storage-mb", type=int, default=1024, help="size of the big file")
+    parser.add_argument("--storage-files", type=int, default=10_000, help="number of small files")
     args = parser.parse_args(argv)
 
     notes: list[str] = []
@@ -258,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine:
         cases = engine_cases(args.engine_size, args.engine_big, anchor=False)
         ours["engine"] = measure_engine(sys.executable, "dflow_nb", cases, args.engine_warm, notes)
+    if args.storage:
+        from storage import storage_times
+
+        ours["storage"] = _attempt(
+            "storage", notes, lambda: storage_times(args.storage_mb, args.storage_files)
+        )
     failed = len(notes) > 0
     anchor: dict[str, Any] = {}
     if not args.no_anchor:

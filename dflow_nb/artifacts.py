@@ -1,13 +1,23 @@
 """upload_artifact / download_artifact and the artifact objects they return.
 
-Until the storage issue brings S3, artifacts are kept in a local store folder
-(``config["local_store"]``, default ``.dflow_nb/store`` in the working directory), with dflow's
-rule on paths: relative paths stay relative, paths outside the working directory keep their
-absolute form below the artifact.
+Where artifacts go follows dflow: the in-kernel engine keeps them in a local store folder
+(``config["local_store"]``, default ``.dflow_nb/store`` in the working directory) unless
+``config["debug_s3"]`` is set; Argo mode uses the S3 store of ``s3_config``. Paths keep dflow's
+rule (README 3.1.2): relative paths stay relative to the working directory, paths outside it
+keep their absolute form below the artifact.
+
+In S3 an uploaded artifact is one ``.tgz`` object (``archive="default"``) holding the paths and a
+small catalog (``<catalog_dir_name>/<uuid>``, as dflow writes), or with ``archive=None`` one
+plain object per file below the key (what ``Slices(sub_path=True)`` needs). Downloads follow
+dflow: the catalog is removed, and an archive holding a single folder (what Argo writes for a
+step's output) is merged into the target, so a step's output lands as it does from the local
+store.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -35,7 +45,9 @@ class S3Artifact:
 
 
 def _store() -> Path:
-    return Path(config.get("local_store") or os.path.join(".dflow_nb", "store")).resolve()
+    from .storage.settings import local_root
+
+    return local_root()
 
 
 def _rel(path: Path) -> Path:
@@ -49,40 +61,182 @@ def _rel(path: Path) -> Path:
         return Path(*p.parts[1:])
 
 
+def _items(path: Any) -> list[tuple[Path, str]]:
+    """``(local path, name in the artifact)`` for a path, a list of paths or a dict of paths."""
+    if isinstance(path, dict):
+        paths = [Path(p) for p in path.values()]
+    elif isinstance(path, (list, tuple)):
+        paths = [Path(p) for p in path]
+    else:
+        paths = [Path(path)]
+    out = []
+    for src in paths:
+        if not src.exists():
+            raise FileNotFoundError(f"upload_artifact: {str(src)!r} does not exist")
+        out.append((src, _rel(src).as_posix()))
+    return out
+
+
+def _walk_files(src: Path, name: str) -> list[tuple[Path, str]]:
+    """Every regular file below ``src`` (symlinks followed) with its name in the artifact."""
+    if not src.is_dir():
+        return [(src, name)]
+    out = []
+    for root, _dirs, files in os.walk(src, followlinks=True):
+        rel = Path(root).relative_to(src)
+        for f in sorted(files):
+            out.append((Path(root) / f, (Path(name) / rel / f).as_posix()))
+    return out
+
+
 def upload_artifact(
     path: Any, archive: str | None = "default", namespace: str | None = None, **kwargs: Any
 ) -> S3Artifact:
-    """Store a path, a list of paths or a dict of paths; return the artifact to pass to steps."""
+    """Store a path, a list of paths or a dict of paths; return the artifact to pass to steps.
+
+    In S3 mode an upload identical to an earlier one (same files, same bytes, same layout, as
+    known from the md5 cache) is not sent again: the earlier artifact is returned.
+    """
+    from .storage.settings import s3_enabled
+
+    items = _items(path)
+    if not s3_enabled():
+        return _upload_local(items)
+    return _upload_s3(items, archive, path)
+
+
+def _upload_local(items: list[tuple[Path, str]]) -> S3Artifact:
+    from .storage.local import clone_file
+
     key = f"upload/{uuid.uuid4().hex}"
     root = _store() / key
-    items: list[Path]
-    if isinstance(path, dict):
-        items = [Path(p) for p in path.values()]
-    elif isinstance(path, (list, tuple)):
-        items = [Path(p) for p in path]
-    else:
-        items = [Path(path)]
-    for src in items:
-        if not src.exists():
-            raise FileNotFoundError(f"upload_artifact: {str(src)!r} does not exist")
-        dst = root / _rel(src)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        else:
-            shutil.copy2(src, dst)
     root.mkdir(parents=True, exist_ok=True)
+    for src, name in items:
+        if src.is_dir():
+            (root / name).mkdir(parents=True, exist_ok=True)
+        for f, rel in _walk_files(src, name):
+            dst = root / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            clone_file(f, dst)  # reflink or hard link: no second copy of big files
     return S3Artifact(key)
 
 
-def download_artifact(artifact: Any, path: Any = ".", **kwargs: Any) -> list[str]:
-    """Copy an artifact's files below ``path``; returns the copied paths."""
+def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
+    h = hashlib.sha256(f"archive={archive!r}\n".encode())
+    for name, md5 in sorted(files):
+        h.update(f"{name}\0{md5}\n".encode())
+    return h.hexdigest()[:40]
+
+
+def _catalog(path_arg: Any, names: list[str]) -> dict[str, Any]:
+    """The structure of what was uploaded, in the step runtime's catalog format, so that a
+    Python OP receives a list in its order, a dict with its keys, or the single path."""
+    if isinstance(path_arg, dict):
+        return {"kind": "dict", "items": dict(zip(path_arg, names, strict=True))}
+    if isinstance(path_arg, (list, tuple)):
+        return {"kind": "list", "items": [{"path": n, "order": i} for i, n in enumerate(names)]}
+    return {"kind": "path", "items": names[0]}
+
+
+def _upload_s3(items: list[tuple[Path, str]], archive: str | None, path_arg: Any) -> S3Artifact:
+    from .storage import remote
+    from .storage.archive import compresslevel_for, pack
+    from .storage.settings import md5_cache, s3_prefix, storage_client
+
+    client = storage_client()
+    cache = md5_cache()
+    prefix = s3_prefix()
+    files = [pair for src, name in items for pair in _walk_files(src, name)]
+    known = {name: cache.get(f) for f, name in files}
+    index_key = None
+    if all(known.values()):
+        fp = _fingerprint([(n, m) for n, m in known.items() if m], archive)
+        index_key = f"{prefix}upload/md5/{fp}"
+        previous = remote.get_text(client, index_key)
+        if previous and remote.exists(client, previous):
+            return S3Artifact(previous)
+    uid = uuid.uuid4().hex
+    md5s: dict[str, str] = {}
+    if archive is None:
+        key = f"{prefix}upload/{uid}"
+        for f, name in files:
+            md5 = known.get(name) or cache_md5(f)
+            md5s[name] = md5
+            remote.upload_file(client, f"{key}/{name}", str(f), md5)
+    else:
+        key = f"{prefix}upload/{uid}/{uid}.tgz"
+        catalog_dir = config.get("catalog_dir_name") or ".dflow_nb"
+        catalog = json.dumps(_catalog(path_arg, [name for _, name in items]))
+        level = compresslevel_for(config.get("archive_mode"))
+
+        def produce(out: Any) -> None:
+            md5s.clear()
+            pack(
+                items, out, compresslevel=level, md5s=md5s, extra={f"{catalog_dir}/{uid}": catalog}
+            )
+
+        remote.upload_stream(client, key, produce)
+    by_name = {name: f for f, name in files}
+    cache.put_many({str(by_name[n]): m for n, m in md5s.items() if n in by_name})
+    fp = _fingerprint(list(md5s.items()), archive)
+    remote.put_text(client, f"{prefix}upload/md5/{fp}", key)
+    return S3Artifact(key)
+
+
+def cache_md5(path: Path) -> str:
+    """md5 of a local file (read once), remembered in the md5 cache."""
+    from .storage.local import md5_file
+    from .storage.settings import md5_cache
+
+    md5 = md5_file(path)
+    md5_cache().put_many({str(path): md5})
+    return md5
+
+
+def download_artifact(
+    artifact: Any,
+    path: Any = ".",
+    extract: bool = True,
+    sub_path: str | None = None,
+    remove_catalog: bool = True,
+    **kwargs: Any,
+) -> list[str]:
+    """Copy an artifact's files below ``path``; returns the paths placed at its top level.
+
+    ``artifact`` is an ``S3Artifact``, a step's output artifact from ``query_step``, or anything
+    with a ``key``. ``sub_path`` takes one file or folder of the artifact. ``extract=False``
+    keeps an archive as the ``.tgz`` file.
+    """
     key = getattr(artifact, "key", None)
-    if key is None:
+    if key is None and isinstance(artifact, dict):
+        key = artifact.get("key") or (artifact.get("s3") or {}).get("key")
+    if not isinstance(key, str):
         raise TypeError(
             f"download_artifact expects an artifact (from upload_artifact or a step's outputs), "
             f"got {type(artifact).__name__}"
         )
+    dst = Path(path)
+    dst.mkdir(parents=True, exist_ok=True)
+    from .storage.settings import s3_enabled
+
+    if s3_enabled():
+        from .storage import remote
+        from .storage.settings import storage_client
+
+        placed = remote.download(
+            storage_client(),
+            key,
+            dst,
+            extract=extract,
+            sub_path=sub_path,
+            catalog_dir=(config.get("catalog_dir_name") or ".dflow_nb") if remove_catalog else None,
+        )
+        if placed is not None:
+            return placed
+    return _download_local(key, dst, sub_path)
+
+
+def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
     src = _store() / key
     if not src.exists():
         src = Path(config.get("debug_workdir") or ".") / key
@@ -91,10 +245,15 @@ def download_artifact(artifact: Any, path: Any = ".", **kwargs: Any) -> list[str
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
             f"folders under config['debug_workdir'] = {config.get('debug_workdir')!r}"
         )
-    dst = Path(path)
-    dst.mkdir(parents=True, exist_ok=True)
+    if sub_path:
+        src = src / sub_path
+        if not src.exists():
+            raise FileNotFoundError(f"artifact {key!r} has no sub_path {sub_path!r}")
+        children = [src]
+    else:
+        children = sorted(src.iterdir()) if src.is_dir() else [src]
     out = []
-    for item in src.iterdir():
+    for item in children:
         target = dst / item.name
         if item.is_dir():
             shutil.copytree(item, target, dirs_exist_ok=True)

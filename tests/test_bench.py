@@ -13,7 +13,7 @@ def test_bench_prints_the_table_for_dflow_nb() -> None:
     """A broken benchmark is found by `make test`, not on the day someone wants numbers."""
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--size", "200", "--runs", "1", "--repeat", "1"]
-        + ["--no-anchor", "--no-engine"],
+        + ["--no-anchor", "--no-engine", "--storage-mb", "8", "--storage-files", "50"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -36,7 +36,7 @@ def test_bench_runs_workflows_on_the_engine() -> None:
     """
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--size", "200", "--runs", "1", "--repeat", "1"]
-        + ["--no-anchor", "--engine-size", "20", "--engine-big", "40"],
+        + ["--no-anchor", "--engine-size", "20", "--engine-big", "40", "--no-storage"],
         capture_output=True,
         text=True,
         timeout=120,

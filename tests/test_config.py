@@ -105,6 +105,28 @@ def test_set_config_and_set_s3_config() -> None:
 
 
 def test_config_is_plain_dicts() -> None:
-    assert type(config) is dict and type(s3_config) is dict
+    # dicts (ported code writes config["mode"] = ...) whose repr hides secrets
+    assert isinstance(config, dict) and isinstance(s3_config, dict)
     assert {"mode", "host", "namespace", "util_image", "archive_mode"} <= set(config)
     assert {"endpoint", "bucket_name", "storage_client"} <= set(s3_config)
+
+
+def test_reprs_hide_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config and s3_config stay dicts, but their text forms never show a secret."""
+    from dflow_nb import config, s3_config
+
+    monkeypatch.setitem(s3_config, "access_key", "AKIA-VISIBLE")
+    monkeypatch.setitem(s3_config, "secret_key", "very-secret")
+    monkeypatch.setitem(config, "token", "tok-123")
+    text = repr(s3_config) + str(s3_config) + "%s %r" % (s3_config, config) + f"{config}"
+    for secret in ("AKIA-VISIBLE", "very-secret", "tok-123"):
+        assert secret not in text
+    assert "'secret_key': '***'" in repr(s3_config)
+    assert isinstance(s3_config, dict) and s3_config["secret_key"] == "very-secret"
+
+
+def test_repo_key_reaches_the_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dflow_nb import Workflow, s3_config
+
+    monkeypatch.setitem(s3_config, "repo_key", "my-repo")
+    assert Workflow(name="w").to_dict()["spec"]["artifactRepositoryRef"] == {"key": "my-repo"}

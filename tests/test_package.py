@@ -12,7 +12,16 @@ import pytest
 import dflow_nb
 import dflow_nb.python
 
-HEAVY = ("yaml", "typeguard", "kubernetes", "cloudpickle", "urllib3", "requests", "IPython")
+HEAVY = (
+    "yaml",
+    "typeguard",
+    "kubernetes",
+    "cloudpickle",
+    "urllib3",
+    "requests",
+    "IPython",
+    "minio",
+)
 
 
 @pytest.mark.parametrize("package", [dflow_nb, dflow_nb.python], ids=lambda p: p.__name__)

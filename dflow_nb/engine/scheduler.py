@@ -811,6 +811,10 @@ class Scheduler:
             if g:
                 self.global_arts[f"workflow.outputs.artifacts.{g}"] = str(path)
         if arts:
+            from .store import s3_put_outputs
+
+            # config["debug_s3"]: the outputs go to S3 too, their status keys become S3 keys
+            await s3_put_outputs(arts, result, decl_arts)
             outputs["artifacts"] = arts
         if result.result is not None:
             outputs["result"] = result.result

@@ -1,0 +1,99 @@
+var $=`.dfw {
+  font-family: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
+  font-size: 12px;
+  color: var(--jp-ui-font-color1, #1f2328);
+  background: var(--jp-layout-color1, #fff);
+  border: 1px solid var(--jp-border-color2, #d0d7de);
+  border-radius: 6px;
+  overflow: hidden;
+  max-width: 100%;
+}
+.dfw [hidden] { display: none !important; }
+.dfw-p-Pending { --c: #8c959f; }
+.dfw-p-Running { --c: #1f77d0; }
+.dfw-p-Succeeded { --c: #2da44e; }
+.dfw-p-Failed { --c: #d1242f; }
+.dfw-p-Error { --c: #82071e; }
+.dfw-p-Skipped, .dfw-p-Omitted { --c: #b8c0c8; }
+
+.dfw-head {
+  display: flex; align-items: center; gap: 8px; padding: 6px 10px;
+  border-bottom: 1px solid var(--jp-border-color2, #d0d7de);
+}
+.dfw-name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40%; }
+.dfw-phase { color: var(--c); font-weight: 600; }
+.dfw-prog, .dfw-dur { color: var(--jp-ui-font-color2, #57606a); font-variant-numeric: tabular-nums; }
+.dfw-bar {
+  flex: 0 1 180px; min-width: 60px; height: 6px; border-radius: 3px; overflow: hidden;
+  background: rgba(128, 128, 128, 0.2);
+}
+.dfw-bar > div { height: 100%; width: 0; background: var(--c); transition: width 0.3s; }
+.dfw-wmsg { padding: 4px 10px; color: #d1242f; white-space: pre-wrap; border-bottom: 1px solid var(--jp-border-color2, #d0d7de); }
+.dfw-ic {
+  display: inline-flex; align-items: center; justify-content: center; flex: none;
+  width: 16px; height: 16px; border-radius: 50%; background: var(--c); color: #fff;
+  font-size: 10px; font-weight: 700; line-height: 1;
+}
+
+.dfw-body { display: flex; flex-wrap: wrap; align-items: stretch; }
+.dfw-graph { flex: 1 1 320px; min-width: 0; max-height: 560px; overflow: auto; padding: 4px; }
+.dfw-svg { display: block; max-width: 100%; height: auto; color: var(--jp-ui-font-color1, #1f2328); }
+.dfw-none { color: var(--jp-ui-font-color2, #57606a); font-style: italic; padding: 4px 0; }
+
+.dfw-node { cursor: pointer; outline: none; }
+.dfw-node text { font-family: inherit; pointer-events: none; }
+.dfw-under { fill: var(--jp-layout-color1, #fff); }
+.dfw-box { fill: var(--c); fill-opacity: 0.12; stroke: var(--c); stroke-width: 1.5; }
+.dfw-stack { fill: var(--jp-layout-color1, #fff); stroke: var(--c); stroke-opacity: 0.55; }
+.dfw-node:hover .dfw-box { fill-opacity: 0.24; }
+.dfw-node:focus-visible .dfw-box { stroke-dasharray: 4 2; }
+.dfw-sel .dfw-box { stroke-width: 3; fill-opacity: 0.22; }
+.dfw-k-skipped .dfw-box { stroke-dasharray: 4 3; }
+.dfw-k-steps .dfw-box, .dfw-k-dag .dfw-box { stroke-width: 2.2; }
+.dfw-p-Running .dfw-box { animation: dfw-pulse 1.4s ease-in-out infinite; }
+@keyframes dfw-pulse { 50% { stroke-opacity: 0.35; } }
+.dfw-node circle { fill: var(--c); }
+.dfw-i { fill: #fff; font-size: 10px; font-weight: 700; text-anchor: middle; dominant-baseline: central; }
+.dfw-p-Skipped .dfw-i, .dfw-p-Omitted .dfw-i { fill: #3d444d; }
+.dfw-l { font-size: 11px; font-weight: 600; fill: currentColor; }
+.dfw-s { font-size: 9.5px; fill: currentColor; opacity: 0.75; }
+.dfw-b { font-size: 9.5px; font-weight: 600; fill: var(--c); text-anchor: end; }
+.dfw-bg { fill: rgba(128, 128, 128, 0.22); }
+.dfw-f, .dfw-seg { fill: var(--c); }
+.dfw-edge { fill: none; stroke: var(--jp-ui-font-color2, #8c959f); stroke-width: 1.3; }
+.dfw-arrow { fill: var(--jp-ui-font-color2, #8c959f); }
+
+.dfw-panel {
+  flex: 1 1 300px; max-width: 100%; max-height: 560px; overflow: auto; padding: 8px 10px;
+  border-left: 1px solid var(--jp-border-color2, #d0d7de); box-sizing: border-box;
+}
+.dfw-ph { display: flex; align-items: center; gap: 6px; margin-bottom: 6px; }
+.dfw-ph b { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dfw-x {
+  margin-left: auto; border: none; background: none; cursor: pointer; font-size: 16px;
+  color: var(--jp-ui-font-color2, #57606a); line-height: 1;
+}
+.dfw-sum, .dfw-meta { color: var(--jp-ui-font-color2, #57606a); margin: 2px 0 4px; }
+.dfw-row { display: flex; align-items: center; gap: 6px; padding: 2px 4px; border-radius: 4px; cursor: pointer; }
+.dfw-row:hover { background: rgba(128, 128, 128, 0.12); }
+.dfw-rn { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dfw-rd { color: var(--jp-ui-font-color2, #57606a); font-variant-numeric: tabular-nums; }
+.dfw-item > .dfw-det { margin: 2px 0 6px 22px; }
+.dfw-msg { color: var(--c); white-space: pre-wrap; margin: 4px 0; }
+.dfw-sec { font-weight: 600; margin: 6px 0 2px; font-size: 11px; text-transform: uppercase; letter-spacing: 0.04em; color: var(--jp-ui-font-color2, #57606a); }
+.dfw-kv { border-collapse: collapse; width: 100%; table-layout: fixed; }
+.dfw-kv th, .dfw-kv td { text-align: left; vertical-align: top; padding: 1px 4px; font-size: 11px; }
+.dfw-kv th { width: 30%; font-weight: 600; overflow: hidden; text-overflow: ellipsis; }
+.dfw-kv td { font-family: var(--jp-code-font-family, monospace); word-break: break-all; }
+.dfw-log {
+  margin: 0; max-height: 200px; overflow: auto; padding: 4px 6px; border-radius: 4px;
+  font: 11px/1.35 var(--jp-code-font-family, monospace); white-space: pre-wrap; word-break: break-all;
+  background: rgba(128, 128, 128, 0.1);
+}
+.dfw-more {
+  margin: 6px 0; padding: 2px 8px; cursor: pointer; border-radius: 4px;
+  border: 1px solid var(--jp-border-color2, #d0d7de); background: var(--jp-layout-color2, #f6f8fa);
+  color: inherit;
+}
+`;var k={Pending:"\u25CB",Running:"\u25D0",Succeeded:"\u2713",Failed:"\u2717",Error:"!",Skipped:"\u21B7",Omitted:"\u2205"},N=["Succeeded","Running","Failed","Error","Pending","Skipped","Omitted"];var M=200,H=1e3,G="http://www.w3.org/2000/svg",D="dflow-nb-widget-style",v=n=>n&&k[n]?n:"Pending";function a(n,t,...s){let e=document.createElement(n);for(let o in t||{})o==="text"?e.textContent=t[o]:o.startsWith("on")?e.addEventListener(o.slice(2),t[o]):e.setAttribute(o,t[o]);for(let o of s)o!=null&&e.append(o);return e}function p(n,t,s){let e=document.createElementNS(G,n);for(let o in t||{})e.setAttribute(o,t[o]);return s&&s.appendChild(e),e}function W(){if(document.getElementById(D))return;let n=document.createElement("style");n.id=D,n.textContent=$,document.head.appendChild(n)}function I(n,t){let s=/^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(n||"");return s&&+s[2]>0?Math.min(1,+s[1]/+s[2]):t==="Succeeded"?1:0}function S(n,t){if(!(n>=0)||!isFinite(n))return"";if(t&&n<1)return"<1s";if(n<10)return t?Math.round(n)+"s":n.toFixed(1)+"s";if(n<60)return Math.round(n)+"s";let s=Math.floor(n/60);return s<60?s+"m "+String(Math.floor(n%60)).padStart(2,"0")+"s":Math.floor(s/60)+"h "+String(s%60).padStart(2,"0")+"m"}function C(n){if(!n||!n.startedAt)return"";let t=Date.parse(n.startedAt);if(isNaN(t))return"";let s=e=>!/\.\d/.test(e);if(n.finishedAt){let e=s(n.startedAt)&&s(n.finishedAt);return S((Date.parse(n.finishedAt)-t)/1e3,e)}return n.phase==="Running"?S((Date.now()-t)/1e3,s(n.startedAt)):""}function y(n,t){return n=String(n??""),n.length>t?n.slice(0,Math.max(1,t-1))+"\u2026":n}function A(n){let t=n&&n.counts||{},s=[];for(let e of N)t[e]&&s.push(k[e]+t[e]);return s.join(" ")}function O(n,t,s){let[e,o]=n,[d,i]=t,l=s.w/2,r=s.h/2;if(Math.abs(d-s.x)>l||Math.abs(i-s.y)>r)return t;let f=e-s.x,h=o-s.y;if(f===0&&h===0)return t;let w=Math.min(f?l/Math.abs(f):1/0,h?r/Math.abs(h):1/0);return w>=1?t:[s.x+f*w,s.y+h*w]}function _(n,t,s){let e=(n||[]).map(l=>[+l[0],+l[1]]);if(e.length<2){if(!t||!s)return"";e=[[t.x,t.y],[s.x,s.y]]}let o=e.length;t&&(e[0]=O(e[1],e[0],t)),s&&(e[o-1]=O(e[o-2],e[o-1],s));let d=l=>l[0].toFixed(1)+" "+l[1].toFixed(1),i="M"+d(e[0]);for(let l=1;l<o-1;l++){let[r,f,h]=[e[l-1],e[l],e[l+1]],w=Math.min(8,Math.hypot(f[0]-r[0],f[1]-r[1])/2,Math.hypot(h[0]-f[0],h[1]-f[1])/2),c=(u,m)=>[f[0]+(u[0]-f[0])*m,f[1]+(u[1]-f[1])*m],x=Math.hypot(f[0]-r[0],f[1]-r[1])||1,g=Math.hypot(h[0]-f[0],h[1]-f[1])||1;i+="L"+d(c(r,w/x))+"Q"+d(f)+" "+d(c(h,w/g))}return i+"L"+d(e[o-1])}function z(n){if(n==null)return"";if(typeof n=="string")return n;try{return JSON.stringify(n)}catch{return String(n)}}function B(n){let t=[],s=(i,l)=>t.push(a("tr",{},a("th",{text:i}),a("td",{text:y(z(l),400),title:y(z(l),4e3)}))),e=n||{},o=Object.keys(e);if(o.length&&o.every(i=>(i==="parameters"||i==="artifacts")&&e[i]&&typeof e[i]=="object")){for(let i in e.parameters||{})s(i,e.parameters[i]);for(let i in e.artifacts||{})s(i+" \u29C9",e.artifacts[i])}else for(let i of o)s(i,e[i]);return t.length?a("table",{class:"dfw-kv"},...t):a("div",{class:"dfw-none",text:"none"})}var E=class{constructor(t,s){this.model=t,this.el=s,this.nodes=new Map,this.running=new Set,this.sel=null,this.details=null,this.openRows=new Set,this.shown=M,this.lastAsk=0,this.askTimer=null,this.deltas=0,this.deltaBytes=0,this.build(),this.states={...t.get("states")||{}},this.workflow={...t.get("workflow")||{}};let e=performance.now();this.drawGraph(),this.updateHead(),this.el.dataset.renderMs=(performance.now()-e).toFixed(1),this.handlers={"change:graph":()=>{this.drawGraph()},"change:states":()=>{this.states={...t.get("states")||{}};for(let o of this.nodes.keys())this.updateNode(o)},"change:workflow":()=>{this.workflow={...t.get("workflow")||{}},this.updateHead()},"msg:custom":o=>this.onMsg(o)};for(let o in this.handlers)t.on(o,this.handlers[o]);this.tick=setInterval(()=>this.onTick(),1e3)}dispose(){clearInterval(this.tick),clearTimeout(this.askTimer);for(let t in this.handlers)this.model.off(t,this.handlers[t])}build(){this.hIcon=a("span",{class:"dfw-ic"}),this.hName=a("span",{class:"dfw-name"}),this.hPhase=a("span",{class:"dfw-phase"}),this.hFill=a("div"),this.hProg=a("span",{class:"dfw-prog"}),this.hDur=a("span",{class:"dfw-dur"}),this.hMsg=a("div",{class:"dfw-wmsg"}),this.head=a("div",{class:"dfw-head"},this.hIcon,this.hName,this.hPhase,a("div",{class:"dfw-bar"},this.hFill),this.hProg,this.hDur),this.graphBox=a("div",{class:"dfw-graph"}),this.panel=a("div",{class:"dfw-panel",hidden:""}),this.el.classList.add("dfw"),this.el.append(this.head,this.hMsg,a("div",{class:"dfw-body"},this.graphBox,this.panel))}drawGraph(){let t=this.model.get("graph")||{},s=t.nodes||[];if(this.nodes.clear(),this.running.clear(),this.graphBox.textContent="",!s.length){this.graphBox.append(a("div",{class:"dfw-none",text:"no steps yet"}));return}let e=+t.width||200,o=+t.height||100,d=8,i=p("svg",{class:"dfw-svg",width:e+2*d,height:o+2*d,viewBox:`${-d} ${-d} ${e+2*d} ${o+2*d}`,role:"img"});i.style.minWidth=Math.round((e+2*d)*.5)+"px";let l=p("defs",{},i),r=p("marker",{id:"dfw-arrow",viewBox:"0 0 10 10",refX:9,refY:5,markerWidth:7,markerHeight:7,orient:"auto-start-reverse"},l);p("path",{d:"M0 0L10 5L0 10z",class:"dfw-arrow"},r);let f={};for(let c of s)f[c.key]=c;let h=p("g",{class:"dfw-edges"},i);for(let c of t.edges||[]){let x=_(c.points,f[c.from],f[c.to]);x&&p("path",{d:x,class:"dfw-edge","marker-end":"url(#dfw-arrow)"},h)}let w=p("g",{class:"dfw-nodes"},i);for(let c of s)this.nodes.set(c.key,this.drawNode(c,w));this.graphBox.append(i);for(let c of this.nodes.keys())this.updateNode(c)}drawNode(t,s){let e=+t.w||120,o=+t.h||36,d=t.kind==="fanout",i=p("g",{class:"dfw-node dfw-k-"+(t.kind||"pod"),transform:`translate(${(+t.x-e/2).toFixed(1)},${(+t.y-o/2).toFixed(1)})`,tabindex:0,role:"button","data-key":t.key},s),l=p("title",{},i);d&&(p("rect",{class:"dfw-stack",x:5,y:5,width:e,height:o,rx:6},i),p("rect",{class:"dfw-stack",x:2.5,y:2.5,width:e,height:o,rx:6},i)),p("rect",{class:"dfw-under",width:e,height:o,rx:6},i);let r=p("rect",{class:"dfw-box",width:e,height:o,rx:6},i),f=o>=30,h=Math.round(f?o/2-3:o/2+3),w=f?h+3:o/2-1;p("circle",{cx:13,cy:w,r:8},i);let c=p("text",{class:"dfw-i",x:13,y:w},i),x=p("text",{class:"dfw-l",x:26,y:h},i),g=(e-30)/6.3;x.textContent=y(t.label||t.key,Math.floor(d?g-5:g));let u=p("text",{class:"dfw-s",x:26,y:h+12},i);f||u.setAttribute("display","none");let m=d?p("text",{class:"dfw-b",x:e-6,y:h},i):null,F=e-12,j=o-6;p("rect",{class:"dfw-bg",x:6,y:j,width:F,height:3,rx:1.5},i);let T={},R=null;if(d)for(let b of N)T[b]=p("rect",{class:"dfw-seg dfw-p-"+b,x:6,y:j,width:0,height:3},i);else R=p("rect",{class:"dfw-f",x:6,y:j,width:0,height:3,rx:1.5},i);let P=()=>this.select(t.key);return i.addEventListener("click",P),i.addEventListener("keydown",b=>{(b.key==="Enter"||b.key===" ")&&(b.preventDefault(),P())}),{g:i,box:r,ic:c,sub:u,bar:R,segs:T,badge:m,title:l,bw:F,spec:t,room:g}}updateNode(t){let s=this.nodes.get(t);if(!s)return;let e=this.states[t]||{},o=v(e.phase),d=s.spec.kind==="fanout";s.g.setAttribute("class",`dfw-node dfw-k-${s.spec.kind||"pod"} dfw-p-${o}`+(this.sel===t?" dfw-sel":"")),s.g.dataset.phase=o,s.ic.textContent=k[o],e.phase==="Running"&&e.startedAt&&!e.finishedAt?this.running.add(t):this.running.delete(t);let i=C(e);if(d){let r=+e.total||0,f=e.counts||{},h=6;for(let w of N){let c=r>0?(+f[w]||0)/r*s.bw:0;s.segs[w].setAttribute("x",h.toFixed(1)),s.segs[w].setAttribute("width",c.toFixed(1)),h+=c}s.sub.textContent=y(A(e)||(r?"0/"+r:""),Math.floor(s.room*1.1)),s.badge.textContent=(r?"\xD7"+r+" ":"")+(this.sel===t?"\u25BE":"\u25B8"),s.g.dataset.total=r,s.g.dataset.progress=(+f.Succeeded||0)+"/"+r}else{s.bar.setAttribute("width",(I(e.progress,o)*s.bw).toFixed(1)),s.g.dataset.progress=e.progress||"";let r=e.progress&&!/^0\/0$/.test(e.progress)&&o==="Running"?e.progress+" ":"";s.sub.textContent=y(r+(i||o),Math.floor(s.room*1.1))}let l=[s.spec.label||t,o+(i?" \xB7 "+i:"")];e.progress&&l.push("progress "+e.progress),d&&l.push(A(e)),e.message&&l.push(e.message),s.title.textContent=l.join(`
+`)}updateHead(){let t=this.workflow||{},s=v(t.phase);this.head.className="dfw-head dfw-p-"+s,this.el.dataset.phase=t.phase||"",this.el.dataset.progress=t.progress||"",this.hIcon.textContent=k[s],this.hName.textContent=t.name||t.id||"workflow",this.hName.title=t.id||"",this.hPhase.textContent=t.phase||"not submitted",this.hFill.style.width=(I(t.progress,s)*100).toFixed(1)+"%",this.hProg.textContent=t.progress||"",this.hDur.textContent=C(t),this.hMsg.textContent=t.message||"",this.hMsg.hidden=!t.message}onTick(){this.workflow&&this.workflow.phase==="Running"&&(this.hDur.textContent=C(this.workflow));for(let t of this.running)this.updateNode(t)}onMsg(t){if(!(!t||typeof t!="object"))if(t.type==="delta"){this.deltas++,this.el.dataset.deltas=this.deltas;for(let s in t.states||{})this.states[s]={...this.states[s]||{},...t.states[s]},this.updateNode(s);t.workflow&&(this.workflow={...this.workflow,...t.workflow},this.updateHead()),this.sel&&t.states&&this.sel in t.states&&this.scheduleAsk()}else t.type==="details"&&t.key===this.sel&&(this.details=t,this.renderPanel())}ask(){let t=this.sel;if(!t)return;let s=this.nodes.get(t),e=s&&s.spec.kind==="fanout";this.lastAsk=Date.now(),this.model.send({type:e?"expand":"select",key:t})}scheduleAsk(){if(this.askTimer)return;let t=Math.max(0,this.lastAsk+H-Date.now());this.askTimer=setTimeout(()=>{this.askTimer=null,this.ask()},t)}select(t){let s=this.sel;if(clearTimeout(this.askTimer),this.askTimer=null,this.sel=s===t?null:t,this.details=null,this.openRows=new Set,this.shown=M,s&&this.updateNode(s),!this.sel){this.panel.hidden=!0,this.panel.textContent="";return}this.updateNode(t),this.renderPanel(),this.ask()}renderPanel(){let t=this.sel,s=this.nodes.get(t),e=this.states[t]||{},o=v(e.phase),d=s&&s.spec.kind==="fanout",i=this.panel.scrollTop;this.panel.hidden=!1,this.panel.textContent="",this.panel.dataset.key=t,this.panel.append(a("div",{class:"dfw-ph dfw-p-"+o},a("span",{class:"dfw-ic",text:k[o]}),a("b",{text:s&&s.spec.label||t}),a("span",{class:"dfw-phase",text:e.phase||""}),a("button",{class:"dfw-x",title:"close",text:"\xD7",onclick:()=>this.select(t)})));let l=this.details;if(!l){this.panel.append(a("div",{class:"dfw-none",text:"loading\u2026"}));return}let r=l.nodes||[];if(d||r.length>1){let f=+l.total||+e.total||r.length;this.panel.append(a("div",{class:"dfw-sum",text:(A(e)||"")+(f?`  (${r.length} of ${f} listed)`:"")}));let h=a("div",{class:"dfw-list"});this.panel.append(h);let w=()=>{let x=h.childElementCount,g=Math.min(r.length,this.shown);for(let m=x;m<g;m++)h.append(this.row(r[m]));let u=r.length-g;c.hidden=u<=0,c.textContent=`show ${Math.min(M,u)} more (${u} left)`},c=a("button",{class:"dfw-more",onclick:()=>{this.shown+=M,w()}});this.panel.append(c),w(),r.length||h.append(a("div",{class:"dfw-none",text:"no children yet"}))}else r.length===1?this.panel.append(this.detail(r[0])):this.panel.append(a("div",{class:"dfw-none",text:"no details yet"}));this.panel.scrollTop=i}row(t){let s=v(t.phase),e=t.name||"",o=t.duration!=null?S(+t.duration,Number.isInteger(+t.duration)):"",d=a("div",{class:"dfw-row dfw-p-"+s,"data-name":e},a("span",{class:"dfw-ic",text:k[s]}),a("span",{class:"dfw-rn",text:e,title:e}),a("span",{class:"dfw-rd",text:o})),i=a("div",{class:"dfw-item"},d),l=()=>{this.openRows.has(e)?(this.openRows.delete(e),i.lastChild!==d&&i.lastChild.remove()):(this.openRows.add(e),i.append(this.detail(t)))};return d.addEventListener("click",l),this.openRows.has(e)&&i.append(this.detail(t)),i}detail(t){let s=v(t.phase),e=a("div",{class:"dfw-det"}),o=[t.phase||""];t.duration!=null&&o.push(S(+t.duration,Number.isInteger(+t.duration))),e.append(a("div",{class:"dfw-meta",text:o.filter(Boolean).join(" \xB7 ")})),t.message&&e.append(a("div",{class:"dfw-msg dfw-p-"+s,text:t.message})),e.append(a("div",{class:"dfw-sec",text:"inputs"}),B(t.inputs)),e.append(a("div",{class:"dfw-sec",text:"outputs"}),B(t.outputs)),e.append(a("div",{class:"dfw-sec",text:"log tail"}));let d=a("pre",{class:"dfw-log",text:t.log_tail||"(no log)"});return e.append(d),requestAnimationFrame(()=>d.scrollTop=d.scrollHeight),e}};function Y({model:n,el:t}){W();let s=new E(n,t);return()=>s.dispose()}var Q={render:Y};export{Q as default,C as duration,_ as edgePath,S as fmtSeconds,I as fraction,Y as render};

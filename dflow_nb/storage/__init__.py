@@ -1,0 +1,46 @@
+"""Artifact storage: dflow's ``StorageClient`` interface, a local store, S3 on ``minio``.
+
+Names resolve lazily, so importing this package does not import ``minio``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "StorageClient": "base",
+    "StorageError": "base",
+    "LocalStorageClient": "local",
+    "MinioStorageClient": "minio_client",
+    "RetryPolicy": "retry",
+    "UnsafeArchiveError": "archive",
+    "pack": "archive",
+    "safe_extract": "archive",
+    "s3_enabled": "settings",
+    "storage_client": "settings",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dflow_nb.storage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .archive import UnsafeArchiveError, pack, safe_extract
+    from .base import StorageClient, StorageError
+    from .local import LocalStorageClient
+    from .minio_client import MinioStorageClient
+    from .retry import RetryPolicy
+    from .settings import s3_enabled, storage_client

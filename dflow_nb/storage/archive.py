@@ -1,0 +1,253 @@
+"""Artifact archives: tar+gzip by default (what Argo writes and reads), or none.
+
+Packing streams: a tar of the artifact's paths goes through gzip straight into a file object
+(a pipe feeding the upload), so a 1 GiB artifact is never written twice. With dflow's default
+``config["archive_mode"] = "tar"`` the gzip layer stores blocks uncompressed (level 0): still a
+``.tgz`` every Argo executor unpacks, at disk speed instead of zlib's ~60 MB/s. Any other mode
+compresses at level 6.
+
+Extraction refuses, before writing the member, any name that is absolute or holds ``..``, any
+symlink or hard link whose target lies outside the target folder, any member that would be
+written through a symlink leading outside, and device files and FIFOs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import queue
+import tarfile
+import threading
+import zlib
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+__all__ = [
+    "UnsafeArchiveError",
+    "compresslevel_for",
+    "is_archive_key",
+    "pack",
+    "safe_extract",
+]
+
+_BUF = 1 << 20  # tarfile's stream buffers: 1 MiB measured fastest (4 MiB copies more)
+# typeshed's overloads of tarfile.open lack ``copybufsize`` (a TarFile argument it passes on)
+_tar_open: Any = tarfile.open
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive member would land outside the target folder (or is a device file)."""
+
+
+def is_archive_key(key: str) -> bool:
+    """Keys of archived artifacts end in ``.tgz`` (Argo's default key format does the same)."""
+    return key.endswith((".tgz", ".tar.gz"))
+
+
+def compresslevel_for(archive_mode: str | None) -> int:
+    """gzip level for dflow's ``config["archive_mode"]``: ``"tar"`` means no compression."""
+    return 0 if (archive_mode or "tar") == "tar" else 6
+
+
+class _HashingReader:
+    """A file wrapper that feeds the md5 of what tarfile reads (no second pass over the data)."""
+
+    def __init__(self, f: IO[bytes], h: hashlib._Hash) -> None:
+        self._f = f
+        self._h = h
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._h.update(data)
+        return data
+
+
+def pack(
+    items: Iterable[tuple[str | os.PathLike[str], str]],
+    out: IO[bytes],
+    compresslevel: int = 0,
+    md5s: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Write a tgz of ``(source path, name in the archive)`` pairs to ``out``.
+
+    ``extra`` adds small generated files (``{name: text}``), such as dflow's catalog.
+
+    Symlinks are followed (dflow's idiom: link a folder into the working directory to give it
+    another name in the artifact). When ``md5s`` is given it receives the md5 of every regular
+    file, keyed by its name in the archive, computed while the bytes stream past.
+    """
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compresslevel, mtime=0) as gz:
+        with _tar_open(
+            fileobj=gz,
+            mode="w",
+            format=tarfile.PAX_FORMAT,
+            dereference=True,
+            copybufsize=_BUF,
+        ) as tf:
+            for src, arcname in items:
+                _add(tf, Path(src), arcname, md5s)
+            for name, text in (extra or {}).items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                tf.addfile(info, io.BytesIO(data))
+
+
+def _add(tf: tarfile.TarFile, src: Path, arcname: str, md5s: dict[str, str] | None) -> None:
+    info = tf.gettarinfo(str(src), arcname)
+    if info.isreg():
+        with open(src, "rb") as f:
+            if md5s is None:
+                tf.addfile(info, f)
+            else:
+                h = hashlib.md5()  # noqa: S324 - a checksum
+                tf.addfile(info, _HashingReader(f, h))  # type: ignore[arg-type]
+                md5s[arcname] = h.hexdigest()
+        return
+    if info.isdir():
+        tf.addfile(info)
+        for child in sorted(os.listdir(src)):
+            _add(tf, src / child, f"{arcname}/{child}", md5s)
+        return
+    # sockets and the like: nothing an artifact can carry
+    if info.type in (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE):
+        return
+    tf.addfile(info)
+
+
+def _inside(root: str, path: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def _check(member: tarfile.TarInfo, root: str) -> None:
+    name = member.name
+    parts = Path(name).parts
+    if os.path.isabs(name) or name.startswith(("/", "\\")) or ".." in parts:
+        raise UnsafeArchiveError(f"archive member {name!r}: absolute names and '..' are refused")
+    if member.ischr() or member.isblk() or member.isfifo():
+        raise UnsafeArchiveError(f"archive member {name!r}: device files and FIFOs are refused")
+    target = os.path.normpath(os.path.join(root, name))
+    # a member written through a symlink extracted earlier must still land inside
+    parent = os.path.realpath(os.path.dirname(target))
+    if not _inside(root, parent) or not _inside(root, target):
+        raise UnsafeArchiveError(f"archive member {name!r} would be written outside the target")
+    if member.issym():
+        link = member.linkname
+        dest = os.path.realpath(os.path.join(os.path.dirname(target), link))
+        if os.path.isabs(link) or not _inside(root, dest):
+            raise UnsafeArchiveError(
+                f"archive member {name!r}: symlink to {link!r} points outside the target"
+            )
+    elif member.islnk():
+        link = member.linkname
+        dest = os.path.realpath(os.path.join(root, link))
+        if os.path.isabs(link) or ".." in Path(link).parts or not _inside(root, dest):
+            raise UnsafeArchiveError(
+                f"archive member {name!r}: hard link to {link!r} points outside the target"
+            )
+
+
+def safe_extract(source: str | os.PathLike[str] | IO[bytes], dest: str | os.PathLike[str]) -> None:
+    """Extract a tar (gzipped or not) from a path or a readable stream into ``dest``.
+
+    Members are checked one by one as the stream is read, so a download is extracted while it
+    arrives; a refused member raises :class:`UnsafeArchiveError` naming it, and nothing of it is
+    written.
+    """
+    os.makedirs(dest, exist_ok=True)
+    root = os.path.realpath(dest)
+    owned = isinstance(source, (str, os.PathLike))
+    raw: IO[bytes] = open(source, "rb") if owned else source  # type: ignore[arg-type,assignment]
+    stream = _Inflater(raw)
+    extra = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
+    try:
+        with _tar_open(fileobj=stream, mode="r|", bufsize=_BUF, copybufsize=_BUF) as tf:
+            for member in tf:
+                _check(member, root)
+                if member.isdir() and os.path.isdir(os.path.join(root, member.name)):
+                    continue
+                tf.extract(member, root, set_attrs=not member.isdir(), **extra)
+    finally:
+        stream.close()
+        if owned:
+            raw.close()
+
+
+class _Inflater:
+    """Reads a stream in a thread and un-gzips it there (when it is gzip).
+
+    Network reads and zlib release the GIL, so receiving and inflating run beside the tar
+    parsing and the file writes of the extracting thread: a download is extracted at about
+    the speed it arrives.
+    """
+
+    def __init__(self, raw: IO[bytes], block: int = 1 << 20, depth: int = 16) -> None:
+        self._q: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+        self._buf = memoryview(b"")
+        self._done = False
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, args=(raw, block), daemon=True)
+        self._t.start()
+
+    def _run(self, raw: IO[bytes], block: int) -> None:
+        try:
+            data = raw.read(block)
+            inflate = None
+            if data[:2] == b"\x1f\x8b":
+                inflate = zlib.decompressobj(31)
+            while data and not self._stop.is_set():
+                if inflate is not None:
+                    out = inflate.decompress(data)
+                    while inflate.eof and inflate.unused_data:  # concatenated gzip members
+                        rest = inflate.unused_data
+                        inflate = zlib.decompressobj(31)
+                        out += inflate.decompress(rest)
+                    if out:
+                        self._q.put(out)
+                else:
+                    self._q.put(data)
+                data = raw.read(block)
+            if inflate is not None and not inflate.eof and not self._stop.is_set():
+                raise EOFError("the gzip stream ended early (truncated download?)")
+            self._q.put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self._q.put(exc)
+
+    def _next(self) -> bool:
+        if self._done:
+            return False
+        item = self._q.get()
+        if item is None:
+            self._done = True
+            return False
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        self._buf = memoryview(item)
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            chunks = [bytes(self._buf)]
+            self._buf = memoryview(b"")
+            while self._next():
+                chunks.append(bytes(self._buf))
+            self._buf = memoryview(b"")
+            return b"".join(chunks)
+        while not self._buf and self._next():
+            pass
+        out = bytes(self._buf[:n])
+        self._buf = self._buf[n:]
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._t.is_alive():  # free the queue so the thread sees the stop flag
+            try:
+                self._q.get(timeout=0.05)
+            except queue.Empty:
+                pass  # type: ignore[arg-type]

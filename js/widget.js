@@ -1,0 +1,553 @@
+// The front end of dflow_nb's live DAG widget: an anywidget ES module, plain DOM + SVG.
+//
+// The protocol is docs/widget-protocol.md. Python computes the layout and sends coordinates
+// (`graph`), the full node states once (`states`, `workflow`), then `delta` messages that carry
+// only what changed. This module only draws: one SVG group per node (a fan-out is one node),
+// updated in place when its state changes; the side panel renders a fan-out's children lazily
+// (PAGE rows at a time) so 1,000 children stay cheap.
+import css from "./widget.css";
+
+const ICONS = {
+  Pending: "\u25cb",
+  Running: "\u25d0",
+  Succeeded: "\u2713",
+  Failed: "\u2717",
+  Error: "!",
+  Skipped: "\u21b7",
+  Omitted: "\u2205",
+};
+const ORDER = ["Succeeded", "Running", "Failed", "Error", "Pending", "Skipped", "Omitted"];
+const DONE = new Set(["Succeeded", "Failed", "Error", "Skipped", "Omitted"]);
+const PAGE = 200;
+const REFRESH_MS = 1000;
+const SVG = "http://www.w3.org/2000/svg";
+const STYLE_ID = "dflow-nb-widget-style";
+
+const phaseOf = (p) => (p && ICONS[p] ? p : "Pending");
+const iconOf = (p) => ICONS[phaseOf(p)];
+
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const k in attrs || {}) {
+    if (k === "text") e.textContent = attrs[k];
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), attrs[k]);
+    else e.setAttribute(k, attrs[k]);
+  }
+  for (const c of kids) if (c != null) e.append(c);
+  return e;
+}
+
+function s(tag, attrs, parent) {
+  const e = document.createElementNS(SVG, tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function ensureStyle() {
+  if (document.getElementById(STYLE_ID)) return;
+  const st = document.createElement("style");
+  st.id = STYLE_ID;
+  st.textContent = css;
+  document.head.appendChild(st);
+}
+
+/** "3/10" -> 0.3; a finished node without progress counts as full. */
+export function fraction(progress, phase) {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(progress || "");
+  if (m && +m[2] > 0) return Math.min(1, +m[1] / +m[2]);
+  return phase === "Succeeded" ? 1 : 0;
+}
+
+/** A duration in seconds; `coarse` (whole seconds known only, as Argo's timestamps) -> "<1s", "3s". */
+export function fmtSeconds(sec, coarse) {
+  if (!(sec >= 0) || !isFinite(sec)) return "";
+  if (coarse && sec < 1) return "<1s";
+  if (sec < 10) return coarse ? Math.round(sec) + "s" : sec.toFixed(1) + "s";
+  if (sec < 60) return Math.round(sec) + "s";
+  const m = Math.floor(sec / 60);
+  if (m < 60) return m + "m " + String(Math.floor(sec % 60)).padStart(2, "0") + "s";
+  return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
+}
+
+/** Elapsed time of a state: finished, or still running (measured against now). */
+export function duration(st) {
+  if (!st || !st.startedAt) return "";
+  const t0 = Date.parse(st.startedAt);
+  if (isNaN(t0)) return "";
+  const whole = (x) => !/\.\d/.test(x);
+  if (st.finishedAt) {
+    const coarse = whole(st.startedAt) && whole(st.finishedAt);
+    return fmtSeconds((Date.parse(st.finishedAt) - t0) / 1000, coarse);
+  }
+  return st.phase === "Running" ? fmtSeconds((Date.now() - t0) / 1000, whole(st.startedAt)) : "";
+}
+
+function clip(text, max) {
+  text = String(text == null ? "" : text);
+  return text.length > max ? text.slice(0, Math.max(1, max - 1)) + "\u2026" : text;
+}
+
+function countsText(st) {
+  const c = (st && st.counts) || {};
+  const parts = [];
+  for (const p of ORDER) if (c[p]) parts.push(ICONS[p] + c[p]);
+  return parts.join(" ");
+}
+
+/** Move `inner` (a point inside box b) onto b's border along the line from `outer`. */
+function toBorder(outer, inner, b) {
+  const [ox, oy] = outer;
+  const [ix, iy] = inner;
+  const hw = b.w / 2,
+    hh = b.h / 2;
+  if (Math.abs(ix - b.x) > hw || Math.abs(iy - b.y) > hh) return inner;
+  const dx = ox - b.x,
+    dy = oy - b.y;
+  if (dx === 0 && dy === 0) return inner;
+  const t = Math.min(dx ? hw / Math.abs(dx) : Infinity, dy ? hh / Math.abs(dy) : Infinity);
+  return t >= 1 ? inner : [b.x + dx * t, b.y + dy * t];
+}
+
+export function edgePath(points, from, to) {
+  let pts = (points || []).map((p) => [+p[0], +p[1]]);
+  if (pts.length < 2) {
+    if (!from || !to) return "";
+    pts = [
+      [from.x, from.y],
+      [to.x, to.y],
+    ];
+  }
+  const n = pts.length;
+  if (from) pts[0] = toBorder(pts[1], pts[0], from);
+  if (to) pts[n - 1] = toBorder(pts[n - 2], pts[n - 1], to);
+  const f = (p) => p[0].toFixed(1) + " " + p[1].toFixed(1);
+  // a polyline (the protocol's points), its inner corners rounded by a short quadratic curve
+  let d = "M" + f(pts[0]);
+  for (let i = 1; i < n - 1; i++) {
+    const [a, b, c] = [pts[i - 1], pts[i], pts[i + 1]];
+    const r = Math.min(8, Math.hypot(b[0] - a[0], b[1] - a[1]) / 2, Math.hypot(c[0] - b[0], c[1] - b[1]) / 2);
+    const p = (q, t) => [b[0] + (q[0] - b[0]) * t, b[1] + (q[1] - b[1]) * t];
+    const la = Math.hypot(b[0] - a[0], b[1] - a[1]) || 1,
+      lc = Math.hypot(c[0] - b[0], c[1] - b[1]) || 1;
+    d += "L" + f(p(a, r / la)) + "Q" + f(b) + " " + f(p(c, r / lc));
+  }
+  return d + "L" + f(pts[n - 1]);
+}
+
+function valueText(v) {
+  if (v == null) return "";
+  if (typeof v === "string") return v;
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    return String(v);
+  }
+}
+
+function kvTable(obj) {
+  const rows = [];
+  const add = (k, v) =>
+    rows.push(h("tr", {}, h("th", { text: k }), h("td", { text: clip(valueText(v), 400), title: clip(valueText(v), 4000) })));
+  const o = obj || {};
+  const keys = Object.keys(o);
+  const nested = keys.length && keys.every((k) => (k === "parameters" || k === "artifacts") && o[k] && typeof o[k] === "object");
+  if (nested) {
+    for (const k in o.parameters || {}) add(k, o.parameters[k]);
+    for (const k in o.artifacts || {}) add(k + " \u29c9", o.artifacts[k]);
+  } else for (const k of keys) add(k, o[k]);
+  if (!rows.length) return h("div", { class: "dfw-none", text: "none" });
+  return h("table", { class: "dfw-kv" }, ...rows);
+}
+
+class View {
+  constructor(model, el) {
+    this.model = model;
+    this.el = el;
+    this.nodes = new Map(); // key -> {g, box, ic, sub, bar, segs, spec}
+    this.running = new Set();
+    this.sel = null; // selected key
+    this.details = null; // last details answer for sel
+    this.openRows = new Set();
+    this.shown = PAGE;
+    this.lastAsk = 0;
+    this.askTimer = null;
+    this.deltas = 0;
+    this.deltaBytes = 0;
+    this.build();
+    this.states = { ...(model.get("states") || {}) };
+    this.workflow = { ...(model.get("workflow") || {}) };
+    const t0 = performance.now();
+    this.drawGraph();
+    this.updateHead();
+    this.el.dataset.renderMs = (performance.now() - t0).toFixed(1);
+    this.handlers = {
+      "change:graph": () => {
+        this.drawGraph();
+      },
+      "change:states": () => {
+        this.states = { ...(model.get("states") || {}) };
+        for (const k of this.nodes.keys()) this.updateNode(k);
+      },
+      "change:workflow": () => {
+        this.workflow = { ...(model.get("workflow") || {}) };
+        this.updateHead();
+      },
+      "msg:custom": (msg) => this.onMsg(msg),
+    };
+    for (const ev in this.handlers) model.on(ev, this.handlers[ev]);
+    this.tick = setInterval(() => this.onTick(), 1000);
+  }
+
+  dispose() {
+    clearInterval(this.tick);
+    clearTimeout(this.askTimer);
+    for (const ev in this.handlers) this.model.off(ev, this.handlers[ev]);
+  }
+
+  build() {
+    this.hIcon = h("span", { class: "dfw-ic" });
+    this.hName = h("span", { class: "dfw-name" });
+    this.hPhase = h("span", { class: "dfw-phase" });
+    this.hFill = h("div");
+    this.hProg = h("span", { class: "dfw-prog" });
+    this.hDur = h("span", { class: "dfw-dur" });
+    this.hMsg = h("div", { class: "dfw-wmsg" });
+    this.head = h(
+      "div",
+      { class: "dfw-head" },
+      this.hIcon,
+      this.hName,
+      this.hPhase,
+      h("div", { class: "dfw-bar" }, this.hFill),
+      this.hProg,
+      this.hDur,
+    );
+    this.graphBox = h("div", { class: "dfw-graph" });
+    this.panel = h("div", { class: "dfw-panel", hidden: "" });
+    this.el.classList.add("dfw");
+    this.el.append(this.head, this.hMsg, h("div", { class: "dfw-body" }, this.graphBox, this.panel));
+  }
+
+  drawGraph() {
+    const g = this.model.get("graph") || {};
+    const nodes = g.nodes || [];
+    this.nodes.clear();
+    this.running.clear();
+    this.graphBox.textContent = "";
+    if (!nodes.length) {
+      this.graphBox.append(h("div", { class: "dfw-none", text: "no steps yet" }));
+      return;
+    }
+    const W = +g.width || 200,
+      H = +g.height || 100,
+      pad = 8;
+    const svg = s("svg", {
+      class: "dfw-svg",
+      width: W + 2 * pad,
+      height: H + 2 * pad,
+      viewBox: `${-pad} ${-pad} ${W + 2 * pad} ${H + 2 * pad}`,
+      role: "img",
+    });
+    svg.style.minWidth = Math.round((W + 2 * pad) * 0.5) + "px";
+    const defs = s("defs", {}, svg);
+    const mk = s(
+      "marker",
+      { id: "dfw-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      defs,
+    );
+    s("path", { d: "M0 0L10 5L0 10z", class: "dfw-arrow" }, mk);
+    const byKey = {};
+    for (const n of nodes) byKey[n.key] = n;
+    const edges = s("g", { class: "dfw-edges" }, svg);
+    for (const e of g.edges || []) {
+      const d = edgePath(e.points, byKey[e.from], byKey[e.to]);
+      if (d) s("path", { d, class: "dfw-edge", "marker-end": "url(#dfw-arrow)" }, edges);
+    }
+    const layer = s("g", { class: "dfw-nodes" }, svg);
+    for (const n of nodes) this.nodes.set(n.key, this.drawNode(n, layer));
+    this.graphBox.append(svg);
+    for (const k of this.nodes.keys()) this.updateNode(k);
+  }
+
+  drawNode(n, layer) {
+    const w = +n.w || 120,
+      hh = +n.h || 36;
+    const fan = n.kind === "fanout";
+    const g = s(
+      "g",
+      {
+        class: "dfw-node dfw-k-" + (n.kind || "pod"),
+        transform: `translate(${(+n.x - w / 2).toFixed(1)},${(+n.y - hh / 2).toFixed(1)})`,
+        tabindex: 0,
+        role: "button",
+        "data-key": n.key,
+      },
+      layer,
+    );
+    const title = s("title", {}, g);
+    if (fan) {
+      s("rect", { class: "dfw-stack", x: 5, y: 5, width: w, height: hh, rx: 6 }, g);
+      s("rect", { class: "dfw-stack", x: 2.5, y: 2.5, width: w, height: hh, rx: 6 }, g);
+    }
+    s("rect", { class: "dfw-under", width: w, height: hh, rx: 6 }, g);
+    const box = s("rect", { class: "dfw-box", width: w, height: hh, rx: 6 }, g);
+    const two = hh >= 30; // room for a second line (duration or counts)
+    const ly = two ? Math.round(hh / 2 - 3) : Math.round(hh / 2 + 3);
+    const cy = two ? ly + 3 : hh / 2 - 1;
+    s("circle", { cx: 13, cy, r: 8 }, g);
+    const ic = s("text", { class: "dfw-i", x: 13, y: cy }, g);
+    const label = s("text", { class: "dfw-l", x: 26, y: ly }, g);
+    const room = (w - 30) / 6.3;
+    label.textContent = clip(n.label || n.key, Math.floor(fan ? room - 5 : room));
+    const sub = s("text", { class: "dfw-s", x: 26, y: ly + 12 }, g);
+    if (!two) sub.setAttribute("display", "none");
+    const badge = fan ? s("text", { class: "dfw-b", x: w - 6, y: ly }, g) : null;
+    const bw = w - 12,
+      by = hh - 6;
+    s("rect", { class: "dfw-bg", x: 6, y: by, width: bw, height: 3, rx: 1.5 }, g);
+    const segs = {};
+    let bar = null;
+    if (fan) for (const p of ORDER) segs[p] = s("rect", { class: "dfw-seg dfw-p-" + p, x: 6, y: by, width: 0, height: 3 }, g);
+    else bar = s("rect", { class: "dfw-f", x: 6, y: by, width: 0, height: 3, rx: 1.5 }, g);
+    const open = () => this.select(n.key);
+    g.addEventListener("click", open);
+    g.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        open();
+      }
+    });
+    return { g, box, ic, sub, bar, segs, badge, title, bw, spec: n, room };
+  }
+
+  updateNode(key) {
+    const r = this.nodes.get(key);
+    if (!r) return;
+    const st = this.states[key] || {};
+    const ph = phaseOf(st.phase);
+    const fan = r.spec.kind === "fanout";
+    r.g.setAttribute(
+      "class",
+      `dfw-node dfw-k-${r.spec.kind || "pod"} dfw-p-${ph}` + (this.sel === key ? " dfw-sel" : ""),
+    );
+    r.g.dataset.phase = ph;
+    r.ic.textContent = ICONS[ph];
+    if (st.phase === "Running" && st.startedAt && !st.finishedAt) this.running.add(key);
+    else this.running.delete(key);
+    const d = duration(st);
+    if (fan) {
+      const total = +st.total || 0;
+      const c = st.counts || {};
+      let x = 6;
+      for (const p of ORDER) {
+        const wdt = total > 0 ? ((+c[p] || 0) / total) * r.bw : 0;
+        r.segs[p].setAttribute("x", x.toFixed(1));
+        r.segs[p].setAttribute("width", wdt.toFixed(1));
+        x += wdt;
+      }
+      r.sub.textContent = clip(countsText(st) || (total ? "0/" + total : ""), Math.floor(r.room * 1.1));
+      r.badge.textContent = (total ? "\u00d7" + total + " " : "") + (this.sel === key ? "\u25be" : "\u25b8");
+      r.g.dataset.total = total;
+      r.g.dataset.progress = (+c.Succeeded || 0) + "/" + total;
+    } else {
+      r.bar.setAttribute("width", (fraction(st.progress, ph) * r.bw).toFixed(1));
+      r.g.dataset.progress = st.progress || "";
+      const prog = st.progress && !/^0\/0$/.test(st.progress) && ph === "Running" ? st.progress + " " : "";
+      r.sub.textContent = clip(prog + (d || ph), Math.floor(r.room * 1.1));
+    }
+    const lines = [r.spec.label || key, ph + (d ? " \u00b7 " + d : "")];
+    if (st.progress) lines.push("progress " + st.progress);
+    if (fan) lines.push(countsText(st));
+    if (st.message) lines.push(st.message);
+    r.title.textContent = lines.join("\n");
+  }
+
+  updateHead() {
+    const w = this.workflow || {};
+    const ph = phaseOf(w.phase);
+    this.head.className = "dfw-head dfw-p-" + ph;
+    this.el.dataset.phase = w.phase || "";
+    this.el.dataset.progress = w.progress || "";
+    this.hIcon.textContent = ICONS[ph];
+    this.hName.textContent = w.name || w.id || "workflow";
+    this.hName.title = w.id || "";
+    this.hPhase.textContent = w.phase || "not submitted";
+    this.hFill.style.width = (fraction(w.progress, ph) * 100).toFixed(1) + "%";
+    this.hProg.textContent = w.progress || "";
+    this.hDur.textContent = duration(w);
+    this.hMsg.textContent = w.message || "";
+    this.hMsg.hidden = !w.message;
+  }
+
+  onTick() {
+    if (this.workflow && this.workflow.phase === "Running") this.hDur.textContent = duration(this.workflow);
+    for (const k of this.running) this.updateNode(k);
+  }
+
+  onMsg(msg) {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.type === "delta") {
+      this.deltas++;
+      this.el.dataset.deltas = this.deltas;
+      for (const k in msg.states || {}) {
+        this.states[k] = { ...(this.states[k] || {}), ...msg.states[k] };
+        this.updateNode(k);
+      }
+      if (msg.workflow) {
+        this.workflow = { ...this.workflow, ...msg.workflow };
+        this.updateHead();
+      }
+      if (this.sel && msg.states && this.sel in msg.states) this.scheduleAsk();
+    } else if (msg.type === "details" && msg.key === this.sel) {
+      this.details = msg;
+      this.renderPanel();
+    }
+  }
+
+  ask() {
+    const key = this.sel;
+    if (!key) return;
+    const r = this.nodes.get(key);
+    const fan = r && r.spec.kind === "fanout";
+    this.lastAsk = Date.now();
+    this.model.send({ type: fan ? "expand" : "select", key });
+  }
+
+  scheduleAsk() {
+    if (this.askTimer) return;
+    const wait = Math.max(0, this.lastAsk + REFRESH_MS - Date.now());
+    this.askTimer = setTimeout(() => {
+      this.askTimer = null;
+      this.ask();
+    }, wait);
+  }
+
+  select(key) {
+    const prev = this.sel;
+    clearTimeout(this.askTimer);
+    this.askTimer = null;
+    this.sel = prev === key ? null : key;
+    this.details = null;
+    this.openRows = new Set();
+    this.shown = PAGE;
+    if (prev) this.updateNode(prev);
+    if (!this.sel) {
+      this.panel.hidden = true;
+      this.panel.textContent = "";
+      return;
+    }
+    this.updateNode(key);
+    this.renderPanel();
+    this.ask();
+  }
+
+  renderPanel() {
+    const key = this.sel;
+    const r = this.nodes.get(key);
+    const st = this.states[key] || {};
+    const ph = phaseOf(st.phase);
+    const fan = r && r.spec.kind === "fanout";
+    const keepScroll = this.panel.scrollTop;
+    this.panel.hidden = false;
+    this.panel.textContent = "";
+    this.panel.dataset.key = key;
+    this.panel.append(
+      h(
+        "div",
+        { class: "dfw-ph dfw-p-" + ph },
+        h("span", { class: "dfw-ic", text: ICONS[ph] }),
+        h("b", { text: (r && r.spec.label) || key }),
+        h("span", { class: "dfw-phase", text: st.phase || "" }),
+        h("button", { class: "dfw-x", title: "close", text: "\u00d7", onclick: () => this.select(key) }),
+      ),
+    );
+    const d = this.details;
+    if (!d) {
+      this.panel.append(h("div", { class: "dfw-none", text: "loading\u2026" }));
+      return;
+    }
+    const kids = d.nodes || [];
+    if (fan || kids.length > 1) {
+      const total = +d.total || +st.total || kids.length;
+      this.panel.append(
+        h("div", { class: "dfw-sum", text: (countsText(st) || "") + (total ? `  (${kids.length} of ${total} listed)` : "") }),
+      );
+      const list = h("div", { class: "dfw-list" });
+      this.panel.append(list);
+      const more = () => {
+        const from = list.childElementCount;
+        const to = Math.min(kids.length, this.shown);
+        for (let i = from; i < to; i++) list.append(this.row(kids[i]));
+        const left = kids.length - to;
+        btn.hidden = left <= 0;
+        btn.textContent = `show ${Math.min(PAGE, left)} more (${left} left)`;
+      };
+      const btn = h("button", {
+        class: "dfw-more",
+        onclick: () => {
+          this.shown += PAGE;
+          more();
+        },
+      });
+      this.panel.append(btn);
+      more();
+      if (!kids.length) list.append(h("div", { class: "dfw-none", text: "no children yet" }));
+    } else if (kids.length === 1) {
+      this.panel.append(this.detail(kids[0]));
+    } else {
+      this.panel.append(h("div", { class: "dfw-none", text: "no details yet" }));
+    }
+    this.panel.scrollTop = keepScroll;
+  }
+
+  row(n) {
+    const ph = phaseOf(n.phase);
+    const name = n.name || "";
+    const dur = n.duration != null ? fmtSeconds(+n.duration, Number.isInteger(+n.duration)) : "";
+    const r = h(
+      "div",
+      { class: "dfw-row dfw-p-" + ph, "data-name": name },
+      h("span", { class: "dfw-ic", text: ICONS[ph] }),
+      h("span", { class: "dfw-rn", text: name, title: name }),
+      h("span", { class: "dfw-rd", text: dur }),
+    );
+    const wrap = h("div", { class: "dfw-item" }, r);
+    const toggle = () => {
+      if (this.openRows.has(name)) {
+        this.openRows.delete(name);
+        wrap.lastChild !== r && wrap.lastChild.remove();
+      } else {
+        this.openRows.add(name);
+        wrap.append(this.detail(n));
+      }
+    };
+    r.addEventListener("click", toggle);
+    if (this.openRows.has(name)) wrap.append(this.detail(n));
+    return wrap;
+  }
+
+  detail(n) {
+    const ph = phaseOf(n.phase);
+    const box = h("div", { class: "dfw-det" });
+    const meta = [n.phase || ""];
+    if (n.duration != null) meta.push(fmtSeconds(+n.duration, Number.isInteger(+n.duration)));
+    box.append(h("div", { class: "dfw-meta", text: meta.filter(Boolean).join(" \u00b7 ") }));
+    if (n.message) box.append(h("div", { class: "dfw-msg dfw-p-" + ph, text: n.message }));
+    box.append(h("div", { class: "dfw-sec", text: "inputs" }), kvTable(n.inputs));
+    box.append(h("div", { class: "dfw-sec", text: "outputs" }), kvTable(n.outputs));
+    box.append(h("div", { class: "dfw-sec", text: "log tail" }));
+    const log = h("pre", { class: "dfw-log", text: n.log_tail || "(no log)" });
+    box.append(log);
+    requestAnimationFrame(() => (log.scrollTop = log.scrollHeight));
+    return box;
+  }
+}
+
+export function render({ model, el }) {
+  ensureStyle();
+  const view = new View(model, el);
+  return () => view.dispose();
+}
+
+export default { render };

@@ -109,3 +109,44 @@ def test_symlink_then_write_through_it_is_refused(tmp_path: Path) -> None:
 def test_keys_and_levels() -> None:
     assert is_archive_key("a/b.tgz") and not is_archive_key("a/b")
     assert compresslevel_for("tar") == 0 and compresslevel_for("gzip") == 6
+
+
+@pytest.mark.parametrize("level", [0, 6])
+def test_blocks_that_split_headers_and_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: int
+) -> None:
+    """Extraction reads odd-sized blocks: headers and data straddle them, long names (PAX)."""
+    import dflow_nb.storage.archive as archive
+
+    monkeypatch.setattr(archive, "_BLOCK", 1000)
+    src = tmp_path / "src"
+    deep = src / ("d" * 120) / "e"
+    deep.mkdir(parents=True)
+    sizes = [0, 1, 511, 512, 513, 999, 1000, 1001, 70_000]
+    for i, n in enumerate(sizes):
+        (deep / f"f{i}-{'x' * 90}.bin").write_bytes(bytes([i + 1]) * n)
+    (src / "link").symlink_to(("d" * 120) + "/e")
+    buf = io.BytesIO()
+    pack([(src, "src")], buf, compresslevel=level)
+    buf.seek(0)
+    safe_extract(buf, tmp_path / "out")
+    out = tmp_path / "out" / "src" / ("d" * 120) / "e"
+    for i, n in enumerate(sizes):
+        assert (out / f"f{i}-{'x' * 90}.bin").read_bytes() == bytes([i + 1]) * n
+
+
+def test_truncated_archives_raise(tmp_path: Path) -> None:
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"z" * 300_000)
+    for level in (0, 6):
+        buf = io.BytesIO()
+        pack([(src, "big.bin")], buf, compresslevel=level)
+        data = buf.getvalue()
+        with pytest.raises((EOFError, tarfile.ReadError)):
+            safe_extract(io.BytesIO(data[: len(data) // 2]), tmp_path / f"out{level}")
+    # a plain tar cut in the middle of a member's data
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w") as tf:
+        tf.add(src, "big.bin")
+    with pytest.raises(tarfile.ReadError):
+        safe_extract(io.BytesIO(plain.getvalue()[:100_000]), tmp_path / "out-plain")

@@ -141,6 +141,26 @@ class Scheduler:
             self.status.add_child(p, nid)
         return node
 
+    def _skipped_node(
+        self,
+        name: str,
+        display: str,
+        boundary: str,
+        parents: list[str],
+        phase: str,
+        message: str,
+    ) -> dict[str, Any]:
+        """A node that did not run: type Skipped, phase Skipped/Omitted/Error, with why."""
+        return self._new_node(
+            name,
+            display,
+            "Skipped",
+            boundary=boundary,
+            parents=parents,
+            phase=phase,
+            message=message,
+        )
+
     def _finish(
         self, node: dict[str, Any], phase: str, message: str | None = None, **kw: Any
     ) -> None:
@@ -954,14 +974,13 @@ class Scheduler:
             if step.get("when") and not self._when_true(step, scope, None):
                 items = []
             else:
-                n = self._new_node(
+                n = self._skipped_node(
                     base,
                     sname,
-                    "Skipped",
-                    boundary=parent["id"],
-                    parents=[gnode["id"]],
-                    phase="Error",
-                    message=str(exc),
+                    parent["id"],
+                    [gnode["id"]],
+                    "Error",
+                    str(exc),
                 )
                 return [n], False, str(exc)
         if items is None:
@@ -973,14 +992,13 @@ class Scheduler:
             self._record_outputs(prefix, child, scope, arts, step)
             return [child], self._ok(child, step), child.get("message")
         if not items:
-            n = self._new_node(
+            n = self._skipped_node(
                 base,
                 sname,
+                parent["id"],
+                [gnode["id"]],
                 "Skipped",
-                boundary=parent["id"],
-                parents=[gnode["id"]],
-                phase="Skipped",
-                message="Skipped, empty params",
+                "Skipped, empty params",
             )
             self._record_skipped_outputs(prefix, step, scope, arts)
             self._record_aggregate(prefix, [], scope, arts)
@@ -1089,47 +1107,34 @@ class Scheduler:
                 from .govaluate import evaluate_when
 
                 go = evaluate_when(text)
-            except StepError as exc:
-                return self._new_node(
+            except Exception as exc:  # StepError or the when parser's error: the node errors
+                return self._skipped_node(
                     name,
                     display,
-                    "Skipped",
-                    boundary=parent["id"],
-                    parents=parent_links,
-                    phase="Error",
-                    message=str(exc),
-                )
-            except Exception as exc:
-                return self._new_node(
-                    name,
-                    display,
-                    "Skipped",
-                    boundary=parent["id"],
-                    parents=parent_links,
-                    phase="Error",
-                    message=str(exc),
+                    parent["id"],
+                    parent_links,
+                    "Error",
+                    str(exc),
                 )
             if not go:
-                return self._new_node(
+                return self._skipped_node(
                     name,
                     display,
+                    parent["id"],
+                    parent_links,
                     "Skipped",
-                    boundary=parent["id"],
-                    parents=parent_links,
-                    phase="Skipped",
-                    message=f"when '{text}' evaluated false",
+                    f"when '{text}' evaluated false",
                 )
         tmpl = self._step_template(step)
         if tmpl is None:
             ref = step.get("template") or step.get("templateRef")
-            return self._new_node(
+            return self._skipped_node(
                 name,
                 display,
-                "Skipped",
-                boundary=parent["id"],
-                parents=parent_links,
-                phase="Error",
-                message=(
+                parent["id"],
+                parent_links,
+                "Error",
+                (
                     f"template {ref!r} not found (templateRef is not supported by the "
                     "in-kernel engine)"
                 ),
@@ -1493,14 +1498,13 @@ class Scheduler:
             parents = [o for d in deps for o in self._outbound(results[d])] or [node["id"]]
             try:
                 if not logic.satisfied(tname, results):
-                    n = self._new_node(
+                    n = self._skipped_node(
                         base,
                         tname,
-                        "Skipped",
-                        boundary=node["id"],
-                        parents=parents,
-                        phase="Omitted",
-                        message="omitted: depends condition not met",
+                        node["id"],
+                        parents,
+                        "Omitted",
+                        "omitted: depends condition not met",
                     )
                     results[tname] = n
                     self._record_skipped_outputs(prefix, task, scope, arts)
@@ -1510,14 +1514,13 @@ class Scheduler:
                 try:
                     items = self._expand(step, scope)
                 except StepError as exc:
-                    n = self._new_node(
+                    n = self._skipped_node(
                         base,
                         tname,
-                        "Skipped",
-                        boundary=node["id"],
-                        parents=parents,
-                        phase="Error",
-                        message=str(exc),
+                        node["id"],
+                        parents,
+                        "Error",
+                        str(exc),
                     )
                     results[tname] = n
                     return

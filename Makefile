@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv sysdeps js quickstart test lint typecheck pytest bench clean
+.PHONY: venv sysdeps js quickstart lab test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ js:
 
 quickstart: venv
 	$(BIN)/python -m dflow_nb.examples.quickstart
+
+# the quickstart notebook in JupyterLab (the widget, %%dflow_op, %dflow_get)
+lab: venv
+	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
 
 lint: venv
 	$(BIN)/ruff check dflow_nb tests bench

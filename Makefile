@@ -3,14 +3,17 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv sysdeps js quickstart lab test lint typecheck pytest bench clean
+.PHONY: pkgs venv sysdeps js quickstart lab test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-venv: $(BIN)/python sysdeps
+# the package, its test tools and JupyterLab; `venv` adds the Debian packages tests need
+pkgs: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+
+venv: pkgs sysdeps
 
 # Debian packages the tests use: chromium (the widget's browser test) and graphviz (`dot`, the
 # widget's layout). Installed only when missing, and only as root with apt-get; else the tests
@@ -32,11 +35,11 @@ sysdeps:
 js:
 	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
-quickstart: venv
+quickstart: pkgs
 	$(BIN)/python -m dflow_nb.examples.quickstart
 
 # the quickstart notebook in JupyterLab (the widget, %%dflow_op, %dflow_get)
-lab: venv
+lab: pkgs
 	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
 
 lint: venv

@@ -1,0 +1,274 @@
+"""Pods and retries of the scheduler: a Pod node runs its template through the pod layer;
+a Retry node runs attempts with Argo's policy, expression and backoff (SEMANTICS 3.10)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .common import (
+    _backoff_wait,
+    _duration,
+    _humanize,
+    _node_type,
+    _params,
+    _pod_timeout,
+    _store_at_key,
+    _with_retries,
+)
+from .status import now_iso
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+
+# retries (3.10)
+async def _run_retry(
+    self: Scheduler,
+    name: str,
+    display: str,
+    tmpl: dict[str, Any],
+    local: dict[str, str],
+    in_arts: dict[str, Path],
+    boundary: str | None,
+    parents: list[str],
+    depth: int,
+    root: bool,
+    retry: dict[str, Any],
+) -> dict[str, Any]:
+    node = self._new_node(
+        name, display, "Retry", template=tmpl, boundary=boundary, parents=parents, root=root
+    )
+    self._set_inputs(node, tmpl, local)
+    self.status.update(node["id"], phase="Running")
+    limit_raw = retry.get("limit")
+    limit = None if limit_raw is None else int(str(limit_raw))
+    expression = retry.get("expression")
+    policy = retry.get("retryPolicy") or ("Always" if expression else "OnFailure")
+    backoff = retry.get("backoff") or {}
+    first_start = time.time()
+    attempt = 0
+    last: dict[str, Any] = {}
+    while True:
+        child = self._new_node(
+            f"{name}({attempt})",
+            f"{display}({attempt})",
+            _node_type(tmpl),
+            template=tmpl,
+            boundary=boundary,
+            parents=[node["id"]],
+        )
+        self._set_inputs(child, tmpl, local)
+        attempt_tmpl = _with_retries(tmpl, attempt)
+        await self._run_kind(child, attempt_tmpl, local, in_arts, depth, retries=attempt)
+        last = self.status.nodes[child["id"]]
+        phase = last.get("phase")
+        if phase == "Succeeded":
+            break
+        retryable = (
+            policy == "Always"
+            or (policy == "OnFailure" and phase == "Failed")
+            or (policy == "OnError" and phase == "Error")
+            or (policy == "OnTransientError" and phase == "Error")
+        )
+        if not retryable:
+            break
+        if limit is not None and attempt >= limit:
+            self._finish(
+                node,
+                phase or "Failed",
+                "No more retries left",
+                outputs=last.get("outputs"),
+            )
+            return self.status.nodes[node["id"]]
+        if expression:
+            if not self._retry_expression(expression, last, attempt, first_start):
+                self._finish(
+                    node,
+                    phase or "Failed",
+                    "retryStrategy.expression evaluated to false",
+                    outputs=last.get("outputs"),
+                )
+                return self.status.nodes[node["id"]]
+        self.status.update(child["id"], _retried=True)
+        wait = _backoff_wait(backoff, attempt + 1)
+        max_duration = backoff.get("maxDuration")
+        if max_duration is not None:
+            limit_s = _duration(max_duration)
+            if time.time() - first_start >= limit_s:
+                self._finish(node, "Failed", "Max duration limit exceeded")
+                return self.status.nodes[node["id"]]
+            if time.time() + wait - first_start > limit_s:
+                self._finish(node, "Failed", "Backoff would exceed max duration limit")
+                return self.status.nodes[node["id"]]
+        if wait > 0:
+            self.status.update(node["id"], message=f"Backoff for {_humanize(wait)}")
+            await asyncio.sleep(wait)
+            self.status.update(node["id"], message=None)
+        attempt += 1
+    outputs = last.get("outputs")
+    self._finish(node, last.get("phase") or "Error", last.get("message"), outputs=outputs)
+    return self.status.nodes[node["id"]]
+
+
+def _retry_expression(
+    self: Scheduler, expression: str, last: dict[str, Any], attempt: int, first_start: float
+) -> bool:
+    from .expr import evaluate, expand_scope
+
+    outputs = last.get("outputs") or {}
+    flat = {
+        "lastRetry.exitCode": str(outputs.get("exitCode", "-1")),
+        "lastRetry.status": str(last.get("phase", "")),
+        "lastRetry.duration": str(int(time.time() - first_start)),
+        "lastRetry.message": str(last.get("message", "")),
+        "retries": str(attempt),
+    }
+    try:
+        return bool(evaluate(expression, expand_scope(flat)))
+    except Exception:
+        return False
+
+
+# pods
+async def _run_pod(
+    self: Scheduler,
+    node: dict[str, Any],
+    tmpl: dict[str, Any],
+    local: dict[str, str],
+    in_arts: dict[str, Path],
+    retries: int | None,
+) -> None:
+    from .pods import PodRequest, read_progress, run_pod
+
+    step_dir = self._step_dir(node, local)
+    timeout = _pod_timeout(tmpl)
+    req = PodRequest(
+        node_id=node["id"],
+        template=tmpl,
+        step_dir=step_dir,
+        input_artifacts=in_arts,
+        env={},
+        timeout=timeout,
+        python_mode=self.python_mode,
+        local_entrypoints=self.local_entrypoints,
+        path_aliases=self.path_aliases,
+    )
+    if self.journal is not None:
+        self.journal.node_started(node, step_dir, tmpl, local)
+    sem = self._wf_sem
+    if sem is not None:
+        await sem.acquire()
+    try:
+        self.status.update(node["id"], phase="Running", startedAt=now_iso())
+        task = asyncio.ensure_future(run_pod(req))
+        self._tasks.add(task)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.5)
+                if done:
+                    break
+                prog = read_progress(step_dir)
+                if prog and prog != self.status.nodes[node["id"]].get("progress"):
+                    self.status.update(node["id"], progress=prog)
+            result = task.result()
+        except asyncio.CancelledError:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+            reason = self._terminating
+            msg = (
+                "Stopped with strategy 'Terminate'"
+                if reason == "terminate"
+                else reason or "terminated"
+            )
+            self._finish(node, "Failed", msg)
+            raise
+        finally:
+            self._tasks.discard(task)
+    finally:
+        if sem is not None:
+            sem.release()
+    outputs: dict[str, Any] = {}
+    params = [{"name": k, "value": v} for k, v in result.output_parameters.items()]
+    decl = _params((tmpl.get("outputs") or {}).get("parameters"))
+    have = set(result.output_parameters)
+    for pname, d in decl.items():
+        if pname not in have and "value" in d and not d.get("valueFrom"):
+            value = d["value"]
+            params.append(
+                {"name": pname, "value": value if isinstance(value, str) else json.dumps(value)}
+            )
+    for p in params:
+        d = decl.get(p["name"]) or {}
+        if d.get("globalName"):
+            self._set_global_param(d["globalName"], p["value"])
+    if params:
+        outputs["parameters"] = params
+    arts = []
+    decl_arts = {a["name"]: a for a in (tmpl.get("outputs") or {}).get("artifacts") or []}
+    for aname, path in result.output_artifacts.items():
+        from .store import key_for
+
+        entry = {"name": aname, "path": decl_arts.get(aname, {}).get("path", "")}
+        repo_key = ((decl_arts.get(aname) or {}).get("s3") or {}).get("key")
+        if repo_key:
+            path = _store_at_key(Path(path), repo_key, self.run_dir)
+            result.output_artifacts[aname] = path
+        entry["s3"] = {"key": key_for(path, self.run_dir)}
+        arts.append(entry)
+        g = decl_arts.get(aname, {}).get("globalName")
+        if g:
+            self.global_arts[f"workflow.outputs.artifacts.{g}"] = str(path)
+    if arts:
+        from .store import s3_put_outputs
+
+        # config["debug_s3"]: the outputs go to S3 too, their status keys become S3 keys
+        await s3_put_outputs(arts, result, decl_arts)
+        outputs["artifacts"] = arts
+    if result.result is not None:
+        outputs["result"] = result.result
+    if result.exit_code is not None:
+        outputs["exitCode"] = str(result.exit_code)
+    prog = read_progress(step_dir)
+    extra: dict[str, Any] = {}
+    if prog:
+        extra["progress"] = prog
+    elif result.phase == "Succeeded":
+        extra["progress"] = "1/1"
+    else:
+        extra["progress"] = "0/1"
+    if outputs:
+        extra["outputs"] = outputs
+    extra["_artifact_paths"] = {k: str(v) for k, v in result.output_artifacts.items()}
+    extra["hostNodeName"] = "localhost"
+    self._finish(node, result.phase, result.message, **extra)
+
+
+def _set_global_param(self: Scheduler, name: str, value: str) -> None:
+    self.globals[f"workflow.outputs.parameters.{name}"] = value
+    params = self.status.outputs.setdefault("parameters", [])
+    for p in params:
+        if p["name"] == name:
+            p["value"] = value
+            break
+    else:
+        params.append({"name": name, "value": value})
+
+
+def _step_dir(self: Scheduler, node: dict[str, Any], local: dict[str, str]) -> Path:
+    key = local.get("inputs.parameters.dflow_key")
+    base = key if key else re.sub(r"[^A-Za-z0-9_.-]+", "-", node["displayName"]).strip("-")
+    d = self.run_dir / f"{base or 'step'}-{node['id'].rsplit('-', 1)[-1]}"
+    if key:
+        d = self.run_dir / key
+        if d.exists():
+            d = self.run_dir / f"{key}-{node['id'].rsplit('-', 1)[-1]}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d

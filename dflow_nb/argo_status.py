@@ -368,7 +368,30 @@ def _declared_types(template: Mapping[str, Any] | None, io: str) -> dict[str, st
 # step objects
 
 
-class ArgoParameter:
+class _ArgoDict:
+    """Dict-style access to the Argo object behind a parameter or artifact (dflow's are dicts)."""
+
+    _data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Argo ``Parameter``/``Artifact`` dict, with any modification (what reuse sends)."""
+        return copy.deepcopy(self._data)
+
+    def recover(self) -> dict[str, Any]:
+        """dflow's name for :meth:`to_dict`."""
+        return self.to_dict()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+
+class ArgoParameter(_ArgoDict):
     """One input or output parameter of a step, its ``value`` typed by the declared type.
 
     Argo stores every value as text; the type dflow_nb declared (``{"type": ...}`` in the
@@ -427,26 +450,11 @@ class ArgoParameter:
         g = self._data.get("globalName")
         return g if isinstance(g, str) else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The Argo ``Parameter`` dict, value as text (what reuse writes back to Argo)."""
-        return copy.deepcopy(self._data)
-
-    recover = to_dict  # dflow's name
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
     def __repr__(self) -> str:
         return f"ArgoParameter(name={self.name!r}, value={self.text!r})"
 
 
-class ArgoArtifact:
+class ArgoArtifact(_ArgoDict):
     """One input or output artifact of a step: where Argo stored it, usable as a step input."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
@@ -485,21 +493,6 @@ class ArgoArtifact:
         queried step's output can be fed to a new workflow as it is.
         """
         return {k: copy.deepcopy(v) for k, v in self._data.items() if k in _LOCATION_KEYS}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The Argo ``Artifact`` dict, including any modification."""
-        return copy.deepcopy(self._data)
-
-    recover = to_dict  # dflow's name
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
 
     def __repr__(self) -> str:
         return f"ArgoArtifact(name={self.name!r}, key={self.key!r})"

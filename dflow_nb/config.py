@@ -61,6 +61,8 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "verify_ssl": True,
     "ca_cert": None,
     "argo_poll_interval": 1.0,
+    "dispatcher_image": "dptechnology/dpdispatcher",
+    "dispatcher_image_pull_policy": None,
 }
 
 _S3_DEFAULTS: dict[str, Any] = {

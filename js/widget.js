@@ -354,7 +354,9 @@ class View {
       r.bar.setAttribute("width", (fraction(st.progress, ph) * r.bw).toFixed(1));
       r.g.dataset.progress = st.progress || "";
       const prog = st.progress && !/^0\/0$/.test(st.progress) && ph === "Running" ? st.progress + " " : "";
-      r.sub.textContent = clip(prog + (d || ph), Math.floor(r.room * 1.1));
+      // a step that waits (an HPC job in the queue) says why: "Slurm job 7 queued (Resources)"
+      const why = ph === "Pending" && st.message ? st.message : "";
+      r.sub.textContent = clip(prog + (why || d || ph), Math.floor(r.room * 1.1));
     }
     const lines = [r.spec.label || key, ph + (d ? " \u00b7 " + d : "")];
     if (st.progress) lines.push("progress " + st.progress);

@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 from argo_crd import CRD_PATH, CRDValidator, get_validator
 from s3_server import S3Server, weed_binary
+from slurm_cluster import SlurmCluster, slurm_missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -44,6 +45,31 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """A real one-node Slurm (munged, slurmctld, slurmd) for the session, stopped by PID."""
+    why = slurm_missing()
+    if why is not None:
+        pytest.skip(why)
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def slurm(
+    slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> SlurmCluster:
+    """The session's Slurm, with ``SLURM_CONF`` set for this test and a fresh working folder."""
+    for k, v in slurm_cluster.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    return slurm_cluster
 
 
 @pytest.fixture

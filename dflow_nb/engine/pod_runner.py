@@ -143,7 +143,7 @@ async def _run_pod(
     in_arts: dict[str, Path],
     retries: int | None,
 ) -> None:
-    from .pods import PodRequest, read_progress, run_pod
+    from .pods import PodRequest, read_pod_status, read_progress, run_pod
 
     step_dir = self._step_dir(node, local)
     timeout = _pod_timeout(tmpl)
@@ -175,6 +175,17 @@ async def _run_pod(
                 prog = read_progress(step_dir)
                 if prog and prog != self.status.nodes[node["id"]].get("progress"):
                     self.status.update(node["id"], progress=prog)
+                said = read_pod_status(step_dir)
+                if said is not None and said["phase"] in ("Pending", "Running"):
+                    current = self.status.nodes[node["id"]]
+                    if (current.get("phase"), current.get("message")) != (
+                        said["phase"],
+                        said["message"],
+                    ):
+                        # a queued HPC job: Argo shows an unscheduled pod as Pending + reason
+                        self.status.update(
+                            node["id"], phase=said["phase"], message=said["message"]
+                        )
             result = task.result()
         except asyncio.CancelledError:
             task.cancel()
@@ -248,7 +259,14 @@ async def _run_pod(
         extra["outputs"] = outputs
     extra["_artifact_paths"] = {k: str(v) for k, v in result.output_artifacts.items()}
     extra["hostNodeName"] = "localhost"
-    self._finish(node, result.phase, result.message, **extra)
+    message = result.message
+    if result.phase != "Succeeded":
+        said = read_pod_status(step_dir)
+        if said is not None and said["phase"] == "Failed" and said["message"]:
+            message = f"{message}: {said['message']}" if message else said["message"]
+    elif self.status.nodes[node["id"]].get("message"):
+        self.status.update(node["id"], message=None)
+    self._finish(node, result.phase, message, **extra)
 
 
 def _set_global_param(self: Scheduler, name: str, value: str) -> None:

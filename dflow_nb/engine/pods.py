@@ -51,8 +51,19 @@ from typing import Any
 
 from .pool import RESULT_LIMIT, PoolOutcome, _Tail, _Tee, get_pool
 
-__all__ = ["DEADLINE_MESSAGE", "PodRequest", "PodResult", "read_progress", "run_pod"]
+__all__ = [
+    "DEADLINE_MESSAGE",
+    "PodRequest",
+    "PodResult",
+    "read_pod_status",
+    "read_progress",
+    "run_pod",
+]
 
+KERNEL_PYTHON_MARK = "# dflow_nb: kernel-python"
+"""A script starting with this line runs with the kernel's interpreter (the HPC dispatcher)."""
+POD_STATUS_FILE = "pod-status"
+"""Where a pod may say it waits (``{"phase": "Pending", "message": ...}``), e.g. an HPC job."""
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 GRACE_SECONDS = 1.5
 """How long a process group has between SIGTERM and SIGKILL (Kubernetes gives 30 s)."""
@@ -826,6 +837,7 @@ async def run_pod(req: PodRequest) -> PodResult:
         TMPDIR=str(remap.tmp),
         DFLOW_NB_TMP=str(remap.tmp),
         ARGO_PROGRESS_FILE=str(step_dir / "progress"),
+        DFLOW_NB_POD_STATUS=str(step_dir / POD_STATUS_FILE),
         ARGO_NODE_ID=req.node_id,
         ARGO_CONTAINER_NAME="main",
     )
@@ -863,8 +875,9 @@ async def run_pod(req: PodRequest) -> PodResult:
     else:
         command = [str(c) for c in body.get("command") or []]
         args = [remap.text(str(a)) for a in body.get("args") or []]
-        if py is not None:
-            command = [sys.executable]  # the interpreter that has dflow_nb installed
+        if py is not None or source.startswith(KERNEL_PYTHON_MARK):
+            # the interpreter that has dflow_nb (and, for the dispatcher, dpdispatcher) installed
+            command = [sys.executable]
             # and the kernel's import path, so OPs imported from the notebook's modules load
             py_path = [os.path.abspath(p) for p in sys.path]
             if env.get("PYTHONPATH"):
@@ -942,6 +955,18 @@ def _signal_name(signum: int) -> str:
         return f"{signum}"
     desc = signal.strsignal(signum)
     return f"{name} ({desc})" if desc else name
+
+
+def read_pod_status(step_dir: Path) -> dict[str, str | None] | None:
+    """What the pod last wrote to ``$DFLOW_NB_POD_STATUS``: its phase and message, if valid."""
+    try:
+        data = json.loads((Path(step_dir) / POD_STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("phase") not in ("Pending", "Running", "Failed"):
+        return None
+    message = data.get("message")
+    return {"phase": data["phase"], "message": str(message)[:500] if message else None}
 
 
 def read_progress(step_dir: Path) -> str | None:

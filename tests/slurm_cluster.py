@@ -28,7 +28,9 @@ _BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "s
 
 def slurm_missing() -> str | None:
     """Why a real Slurm cannot start here, or None when it can."""
-    missing = [b for b in _BINARIES if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+    missing = [
+        b for b in _BINARIES if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()
+    ]
     if missing:
         return (
             f"Slurm is not installed ({', '.join(missing)} missing): "
@@ -111,7 +113,9 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         out = open(self.root / "log" / log, "ab")  # noqa: SIM115 - the daemon owns it
         env = dict(os.environ, **self.env)
         self.procs.append(
-            subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         )
         out.close()
 
@@ -126,8 +130,14 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         # munged daemonizes itself unless -F; keep it in the foreground so its PID is ours
         self._spawn(
             [
-                _exe("munged"), "-F", "--force", f"--key-file={key}", f"--socket={m}/munge.socket.2",
-                f"--pid-file={m}/munged.pid", f"--log-file={m}/munged.log", f"--seed-file={m}/munged.seed",
+                _exe("munged"),
+                "-F",
+                "--force",
+                f"--key-file={key}",
+                f"--socket={m}/munge.socket.2",
+                f"--pid-file={m}/munged.pid",
+                f"--log-file={m}/munged.log",
+                f"--seed-file={m}/munged.seed",
             ],
             "munged.out",
         )
@@ -148,14 +158,21 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
             for p in self.procs:
                 if p.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"{p.args[0]} exited with {p.returncode} while waiting for {what}; logs in {self.root}/log")
+                    raise RuntimeError(
+                        f"{p.args[0]} exited with {p.returncode} while waiting for {what}; "
+                        f"logs in {self.root}/log"
+                    )
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"timed out after {timeout} s waiting for {what}; logs in {self.root}/log")
+        raise RuntimeError(
+            f"timed out after {timeout} s waiting for {what}; logs in {self.root}/log"
+        )
 
     def run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         """A Slurm command against this cluster."""
-        return subprocess.run(argv, capture_output=True, text=True, check=check, env=dict(os.environ, **self.env))
+        return subprocess.run(
+            argv, capture_output=True, text=True, check=check, env=dict(os.environ, **self.env)
+        )
 
     def job_state(self, job_id: str) -> str:
         """``JobState`` from ``scontrol show job`` (kept for MinJobAge after the job ends)."""

@@ -53,7 +53,11 @@ def _shell() -> ShellOPTemplate:
 
 def _shell_executor(tmp_path: Path, **kw: Any) -> DispatcherExecutor:
     """DPDispatcher's Shell batch type on this machine: real jobs without a scheduler."""
-    machine = {"batch_type": "Shell", "context_type": "LocalContext", "remote_root": str(tmp_path / "remote")}
+    machine = {
+        "batch_type": "Shell",
+        "context_type": "LocalContext",
+        "remote_root": str(tmp_path / "remote"),
+    }
     return DispatcherExecutor(machine_dict=machine, check_interval=0.3, **kw)
 
 
@@ -66,7 +70,9 @@ def _config_of(source: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_render_makes_a_dispatcher_template() -> None:
     t = _shell()
-    ex = DispatcherExecutor(host="hpc.example", username="me", queue_name="debug", private_key_file="/keys/id")
+    ex = DispatcherExecutor(
+        host="hpc.example", username="me", queue_name="debug", private_key_file="/keys/id"
+    )
     new = ex.render(t)
     d = new.to_dict()
     body = d["script"]
@@ -97,13 +103,17 @@ def test_render_makes_a_dispatcher_template() -> None:
 
 def test_dicts_merge_over_dflow_defaults(tmp_path: Path) -> None:
     conf = tmp_path / "machine.json"
-    conf.write_text(json.dumps({"machine": {"batch_type": "PBS"}, "resources": {"cpu_per_node": 4}}))
+    conf.write_text(
+        json.dumps({"machine": {"batch_type": "PBS"}, "resources": {"cpu_per_node": 4}})
+    )
     ex = DispatcherExecutor(
         json_file=conf,
         resources_dict={"custom_flags": ["#SBATCH --mem=1G"]},
         task_dict={"outlog": "out.txt"},
     )
-    assert ex.machine_dict["batch_type"] == "PBS" and ex.machine_dict["context_type"] == "LocalContext"
+    assert (
+        ex.machine_dict["batch_type"] == "PBS" and ex.machine_dict["context_type"] == "LocalContext"
+    )
     assert ex.resources_dict == {
         "number_node": 1,
         "cpu_per_node": 4,
@@ -133,10 +143,22 @@ def test_manifest_validates_against_argo_crd(crd: Any) -> None:
     make.outputs.artifacts = {"d": OutputArtifact(path="/tmp/d")}
     first = Step("make", template=make)
     wf.add(first)
-    wf.add(Step("job", template=t, parameters={"who": "x"}, artifacts={"data": first.outputs.artifacts["d"]}, executor=ex))
+    wf.add(
+        Step(
+            "job",
+            template=t,
+            parameters={"who": "x"},
+            artifacts={"data": first.outputs.artifacts["d"]},
+            executor=ex,
+        )
+    )
     manifest = wf.to_dict()
     crd.validate(manifest)
-    job = next(t for t in manifest["spec"]["templates"] if "dpdispatcher" in str(t.get("script", {}).get("image")))
+    job = next(
+        t
+        for t in manifest["spec"]["templates"]
+        if "dpdispatcher" in str(t.get("script", {}).get("image"))
+    )
     env = {e["name"]: e for e in job["script"]["env"]}
     assert env["DFLOW_NB_DISPATCHER_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "hpc"
 
@@ -178,7 +200,9 @@ def _log_of(root: Path, step: str) -> str:
 
 def test_container_template_and_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    t = ContainerOPTemplate(name="c", image="busybox", command=["sh", "-c"], args=["echo from container; exit 3"])
+    t = ContainerOPTemplate(
+        name="c", image="busybox", command=["sh", "-c"], args=["echo from container; exit 3"]
+    )
     wf = Workflow(name="cjob")
     wf.add(Step("c", template=t, executor=_shell_executor(tmp_path)))
     wf.submit()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -567,5 +568,68 @@ def test_live_workflow_widget(lab: LabServer, browser: Any, tmp_path: Path) -> N
             f"{comm_kb:.1f} KiB; expand {expand_s:.2f}s; screenshots {shot}, {shot2}"
         )
         assert deltas <= 10 * run_s + 5, (deltas, run_s)  # throttled: at most 10 a second
+    finally:
+        page.close()
+
+
+def test_queued_hpc_job_shows_pending_with_reason(
+    lab: LabServer, browser: Any, slurm_cluster: Any, tmp_path: Path
+) -> None:
+    """A step whose Slurm job waits in the queue is drawn Pending with Slurm's reason."""
+    if importlib.util.find_spec("dpdispatcher") is None:
+        pytest.skip("dpdispatcher is not installed (pip install -e '.[test]')")
+    cpus = slurm_cluster.cpus
+    cells = [
+        f"""\
+import os
+os.environ["SLURM_CONF"] = {str(slurm_cluster.conf)!r}
+os.chdir({str(tmp_path)!r})
+from dflow_nb import ShellOPTemplate, Step, Workflow
+from dflow_nb.plugins.dispatcher import DispatcherExecutor
+
+# each job asks for every CPU of the one node: the second waits for the first
+ex = DispatcherExecutor(resources_dict={{"cpu_per_node": {cpus}}}, check_interval=0.3,
+                        machine_dict={{"remote_root": {str(tmp_path / "hpc")!r}}})
+wf = Workflow(name="hpc-queue")
+wf.add([Step("first", template=ShellOPTemplate(name="first", image="alpine", script="sleep 4"),
+             executor=ex),
+        Step("second", template=ShellOPTemplate(name="second", image="alpine", script="sleep 1"),
+             executor=ex)])
+wf.submit()
+wf""",
+        'print("PHASE", wf.wait(timeout=120))',
+    ]
+    write_notebook(lab.root / "hpc.ipynb", cells)
+    page, _frames = open_notebook(browser, lab, "hpc.ipynb")
+    try:
+        run_cell(page, 0)
+        w = cell(page, 0).locator(".dfw")
+        queued = w.locator('g.dfw-node[data-phase="Pending"] text.dfw-s', has_text="queued")
+        try:
+            queued.first.wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "hpc-fail.png"))
+            keep_artifact(tmp_path / "hpc-fail.png")
+            raise AssertionError(
+                f"no queued node drawn; cell says: {cell_text(page, 0)!r}"
+            ) from None
+        text = queued.first.text_content() or ""
+        assert text.startswith("queued: "), text  # the reason follows, clipped to the node
+        # the whole message is the node's tooltip
+        box = w.locator(
+            'g.dfw-node[data-phase="Pending"]', has=page.locator("text.dfw-s", has_text="queued")
+        )
+        tip = box.first.locator("title").text_content() or ""
+        assert re.search(r"queued: (Resources|Priority), Slurm job \d+", tip), tip
+        shot = tmp_path / "widget-hpc-queued.png"
+        w.screenshot(path=str(shot))
+        keep_artifact(shot)
+        lab.wait_kernel_idle("hpc.ipynb", timeout=120)
+        run_cell(page, 1)
+        page.wait_for_function(
+            "() => document.querySelector('.dfw[data-phase=\"Succeeded\"]')", timeout=120_000
+        )
+        assert "PHASE Succeeded" in cell_text(page, 1)
+        print(f"\n[hpc] queued step drawn as: {text!r}; screenshot {shot}")
     finally:
         page.close()

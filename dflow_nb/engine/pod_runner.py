@@ -183,9 +183,7 @@ async def _run_pod(
                         said["message"],
                     ):
                         # a queued HPC job: Argo shows an unscheduled pod as Pending + reason
-                        self.status.update(
-                            node["id"], phase=said["phase"], message=said["message"]
-                        )
+                        self.status.update(node["id"], phase=said["phase"], message=said["message"])
             result = task.result()
         except asyncio.CancelledError:
             task.cancel()

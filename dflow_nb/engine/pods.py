@@ -449,9 +449,13 @@ async def _stop(proc: subprocess.Popen[bytes]) -> None:
         await asyncio.wait_for(_wait_exit(proc), GRACE_SECONDS)
     except asyncio.TimeoutError:
         pass
-    finally:
-        _kill_group(proc.pid, signal.SIGKILL)  # and whatever the main process left running
-        timer.cancel()
+    except asyncio.CancelledError:
+        # Cancelled again within the grace period (terminating a workflow cancels every task):
+        # the process keeps its grace (an HPC dispatcher cancels its job then), and the timer
+        # still kills the group when the period ends.
+        raise
+    _kill_group(proc.pid, signal.SIGKILL)  # and whatever the main process left running
+    timer.cancel()
     await _wait_exit(proc)
 
 

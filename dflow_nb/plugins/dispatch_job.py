@@ -101,7 +101,8 @@ def _job_command(cfg: dict[str, Any], python: str | None) -> str:
         # the script names its files as $(pwd)/tmp/...: make that the job's folder
         parts.append('sed -i "s#\\$(pwd)#$(pwd)#g" script')
     head = " && ".join(parts)
-    return f"{head} && {{ {run}; echo $? > {EXIT_FILE}; }}; exit $(cat {EXIT_FILE} 2>/dev/null || echo 1)"
+    code = f"$(cat {EXIT_FILE} 2>/dev/null || echo 1)"
+    return f"{head} && {{ {run}; echo $? > {EXIT_FILE}; }}; exit {code}"
 
 
 def _write_env(path: str, names: list[str], extra: dict[str, str]) -> None:
@@ -122,7 +123,9 @@ def _pending_reason(machine: Any, job: Any, batch: str) -> str | None:
     if batch.lower() != "slurm" or not job.job_id:
         return None
     try:
-        code, _, out, _ = machine.context.block_call(f"squeue -h -o %r -j {shlex.quote(str(job.job_id))}")
+        code, _, out, _ = machine.context.block_call(
+            f"squeue -h -o %r -j {shlex.quote(str(job.job_id))}"
+        )
     except Exception:
         return None
     if code != 0:
@@ -170,7 +173,12 @@ def main(paths: dict[str, Any], packed: str) -> int:
     machine_dict = dict(cfg["machine"])
     machine_dict["local_root"] = stage
     machine_dict.setdefault("retry_count", 0)
-    local = machine_dict.get("context_type", "") in ("LocalContext", "Local", "local", "LazyLocalContext")
+    local = machine_dict.get("context_type", "") in (
+        "LocalContext",
+        "Local",
+        "local",
+        "LazyLocalContext",
+    )
     if local and not machine_dict.get("remote_root"):
         machine_dict["remote_root"] = os.path.join(stage, "remote")
     password = os.environ.get("DFLOW_NB_DISPATCHER_PASSWORD")
@@ -259,16 +267,23 @@ def main(paths: dict[str, Any], packed: str) -> int:
             state = int(job.job_state)
             if state == 2:
                 reason = _pending_reason(machine, job, batch)
-                message = f"{label} job {job.job_id} queued" + (f" ({reason})" if reason else "")
+                # the reason first: a node in the widget has room for ~20 characters
+                message = (
+                    f"queued: {reason}, {label} job {job.job_id}"
+                    if reason
+                    else f"queued, {label} job {job.job_id}"
+                )
                 phase = "Pending"
             else:
-                message = f"{label} job {job.job_id} {state_name.get(state, 'in state ' + str(state))}"
+                message = (
+                    f"{label} job {job.job_id} {state_name.get(state, 'in state ' + str(state))}"
+                )
                 phase = "Running"
             if message != last:
                 _say(message)
                 _report(phase, message)
                 last = message
-            if state in (3, 6):
+            if state != 2:
                 for tail in tails:
                     tail.pump()
             if state in (5, 4, 7):  # finished, terminated, failed

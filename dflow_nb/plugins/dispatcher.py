@@ -140,7 +140,9 @@ class DispatcherExecutor(Executor):
             else config["dispatcher_image_pull_policy"]
         )
         self.command = [command] if isinstance(command, str) else list(command)
-        self.remote_command = [remote_command] if isinstance(remote_command, str) else remote_command
+        self.remote_command = (
+            [remote_command] if isinstance(remote_command, str) else remote_command
+        )
         self.map_tmp_dir = map_tmp_dir
         self.docker_executable = docker_executable
         self.singularity_executable = singularity_executable
@@ -172,7 +174,9 @@ class DispatcherExecutor(Executor):
                 profile["key_filename"] = str(private_key_file)
             machine["remote_profile"] = profile
             machine["remote_root"] = remote_root or (
-                "/root/dflow/workflows" if username == "root" else f"/home/{username}/dflow/workflows"
+                "/root/dflow/workflows"
+                if username == "root"
+                else f"/home/{username}/dflow/workflows"
             )
         else:
             machine["context_type"] = "LocalContext"
@@ -280,7 +284,9 @@ class DispatcherExecutor(Executor):
         )
 
         arts = [a for a in inputs.get("artifacts") or [] if a.get("name") != SCRIPT_ARTIFACT]
-        arts.append({"name": SCRIPT_ARTIFACT, "path": f"{STAGE}/job-script", "raw": {"data": inner}})
+        arts.append(
+            {"name": SCRIPT_ARTIFACT, "path": f"{STAGE}/job-script", "raw": {"data": inner}}
+        )
         inputs["artifacts"] = arts
 
         new_body: dict[str, Any] = {
@@ -312,7 +318,9 @@ class DispatcherExecutor(Executor):
             if kept:
                 new_body["resources"] = kept
 
-        new_d = {k: v for k, v in d.items() if k not in ("script", "container", "inputs", "outputs")}
+        new_d = {
+            k: v for k, v in d.items() if k not in ("script", "container", "inputs", "outputs")
+        }
         if self.remove_scheduling_strategies:
             for key in ("nodeSelector", "tolerations", "affinity"):
                 new_d.pop(key, None)

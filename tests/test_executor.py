@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dflow_nb import ContainerExecutor, Executor, ShellOPTemplate, Step, Steps, Workflow
+from dflow_nb import (
+    ContainerExecutor,
+    Executor,
+    InputParameter,
+    OutputParameter,
+    ShellOPTemplate,
+    Step,
+    Steps,
+    Workflow,
+)
 from dflow_nb.executor import RemoteExecutor
 
 
@@ -73,3 +84,37 @@ def test_executors_leave_non_container_templates_alone() -> None:
     names = [x["name"] for x in wf.to_dict()["spec"]["templates"]]
     assert names == ["w-steps", "inner", "t"]
     assert ex.rendered == []
+
+
+class TeeExecutor(Executor):
+    """README 3.1.14's shape: run the original script through another program (here `sh -c`
+    that also records the script's output in a file the step then returns)."""
+
+    def render(self, template: Any) -> Any:
+        new = template.copy()
+        new.script = (
+            "mkdir -p /tmp/outputs/parameters\n"
+            f"sh -c {shlex.quote(template.script)} | tee /tmp/outputs/parameters/seen\n"
+        )
+        new.outputs.parameters["seen"] = OutputParameter(
+            value_from_path="/tmp/outputs/parameters/seen"
+        )
+        return new
+
+
+def test_custom_executor_runs_on_the_in_kernel_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    t = ShellOPTemplate(
+        name="t", image="alpine", script="echo hello from {{inputs.parameters.who}}"
+    )
+    t.inputs.parameters = {"who": InputParameter()}
+    wf = Workflow(name="user-executor")
+    wf.add(Step("a", t, parameters={"who": "a user executor"}, executor=TeeExecutor()))
+    wf.add(Step("plain", t, parameters={"who": "nobody"}))
+    wf.submit()
+    assert wf.wait(timeout=60) == "Succeeded"
+    a = wf.query_step(name="a")[0]
+    assert a.outputs.parameters["seen"].value == "hello from a user executor"
+    assert "seen" not in wf.query_step(name="plain")[0].outputs.parameters

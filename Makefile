@@ -16,7 +16,8 @@ pkgs: $(BIN)/python
 venv: pkgs sysdeps
 
 # Debian packages the tests use: chromium (the widget's browser test), graphviz (`dot`, the
-# widget's layout), slurm-wlm and munge (a one-node Slurm for the HPC dispatcher's tests).
+# widget's layout), slurm-wlm and munge (a one-node Slurm for the HPC dispatcher's tests) and
+# openssh-server (a loopback "login node" for the dispatcher's SSH context).
 # Installed only when missing, and only as root with apt-get; else the tests that need them skip.
 sysdeps:
 	@missing=""; \
@@ -24,6 +25,7 @@ sysdeps:
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	[ -x /usr/sbin/slurmctld ] || missing="$$missing slurm-wlm"; \
 	[ -x /usr/sbin/munged ] || missing="$$missing munge"; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "apt-get install$$missing"; \

@@ -9,6 +9,7 @@ import pytest
 from argo_crd import CRD_PATH, CRDValidator, get_validator
 from s3_server import S3Server, weed_binary
 from slurm_cluster import SlurmCluster, slurm_missing
+from ssh_server import SSHServer, sshd_missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -59,6 +60,22 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_login(
+    slurm_cluster: SlurmCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SSHServer]:
+    """A real sshd on loopback whose sessions see the test Slurm: an HPC login node."""
+    why = sshd_missing()
+    if why is not None:
+        pytest.skip(why)
+    server = SSHServer(tmp_path_factory.mktemp("sshd"), env=slurm_cluster.env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

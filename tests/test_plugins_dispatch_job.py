@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -218,3 +219,60 @@ def _log_of_node(tmp_path: Path, step: Any) -> str:
         logs = [p for p in tmp_path.rglob("log.txt") if p.parent.name.startswith("sq")]
         return "\n".join(sorted({p.read_text() for p in logs}))
     return "\n".join(p.read_text() for p in logs)
+
+
+def test_slurm_jobs_over_ssh(slurm: Any, ssh_login: Any, tmp_path: Path) -> None:
+    """DPDispatcher's SSH context (paramiko, SFTP) against a real sshd: a login node."""
+    remote = tmp_path / "login-node"
+    ex = DispatcherExecutor(
+        host="127.0.0.1",
+        port=ssh_login.port,
+        username="root",
+        private_key_file=str(ssh_login.key),
+        remote_root=str(remote),
+        check_interval=0.3,
+    )
+    # the login node's python3 need not have dflow_nb: name the interpreter that has it, and
+    # the OP's module must be importable there (as for any cluster; or upload_packages)
+    py = DispatcherExecutor(
+        host="127.0.0.1",
+        port=ssh_login.port,
+        username="root",
+        private_key_file=str(ssh_login.key),
+        remote_root=str(remote),
+        remote_command=[sys.executable],
+        envs={"PYTHONPATH": str(Path(__file__).parent)},  # where the OP's module is
+        check_interval=0.3,
+    )
+    sh = ShellOPTemplate(
+        name="hello",
+        image="alpine",
+        script=(
+            "mkdir -p /tmp/outputs/parameters\n"
+            "echo over ssh in job $SLURM_JOB_ID\n"
+            "echo -n {{inputs.parameters.who}} > /tmp/outputs/parameters/out\n"
+        ),
+    )
+    sh.inputs.parameters = {"who": InputParameter()}
+    sh.outputs.parameters = {"out": OutputParameter(value_from_path="/tmp/outputs/parameters/out")}
+    wf = Workflow(name="slurm-ssh")
+    wf.add(
+        [
+            Step("sh", template=sh, parameters={"who": "login node"}, executor=ex),
+            Step(
+                "py",
+                template=PythonOPTemplate(duplicate),
+                parameters={"msg": "s", "num": 2},
+                executor=py,
+            ),
+        ]
+    )
+    wf.submit()
+    assert wf.wait(timeout=120) == "Succeeded"
+    assert wf.query_step(name="sh")[0].outputs.parameters["out"].value == "login node"
+    (job,) = _job_ids(_log(tmp_path, "sh"))
+    assert f"over ssh in job {job}" in _log(tmp_path, "sh")
+    assert slurm.job_state(job) == "COMPLETED"
+    p = wf.query_step(name="py")[0]
+    assert p.outputs.parameters["msg"].value == "ss"
+    assert p.outputs.parameters["job"].value in _job_ids(_log(tmp_path, "py"))

@@ -265,7 +265,9 @@ class DispatcherExecutor(Executor):
             "task": self.task_dict,
             "argv": argv,
             "wrap": wrapped,
-            "env": [e["name"] for e in body.get("env") or [] if e.get("name")],
+            # the step's environment and `envs` reach the job (not the dispatcher's password)
+            "env": [e["name"] for e in body.get("env") or [] if e.get("name")]
+            + [k for k in self.envs if k != "DFLOW_NB_DISPATCHER_PASSWORD"],
             "top_dirs": sorted({rel(p).split("/", 1)[0] for p in out_paths if rel(p)}),
             "check_interval": self.check_interval,
             "clean": self.clean,

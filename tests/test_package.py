@@ -114,3 +114,31 @@ def test_submodules_import_on_their_own() -> None:
         "python.opio",
     ):
         importlib.import_module(f"dflow_nb.{mod}")
+
+
+def test_binder_environment_matches_the_project() -> None:
+    """binder/ installs this project with the extras the notebooks use, and the README's
+    badge opens a notebook that exists (repo2docker itself cannot run here: no container engine)."""
+    import re
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11's")
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    reqs = (root / "binder" / "requirements.txt").read_text().split()
+    (line,) = [r for r in reqs if r.startswith(".")]
+    m = re.fullmatch(r"\.(?:\[([\w,]+)\])?", line)
+    assert m, line
+    extras = set((m.group(1) or "").split(",")) - {""}
+    assert extras <= set(project["optional-dependencies"]), extras
+    assert "hpc" in extras  # notebooks/10-hpc-jobs.ipynb runs DPDispatcher jobs
+    assert "graphviz" in (root / "binder" / "apt.txt").read_text().split()
+    runtime = (root / "binder" / "runtime.txt").read_text().strip()
+    major, minor = re.fullmatch(r"python-(\d+)\.(\d+)", runtime).groups()  # type: ignore[union-attr]
+    assert (int(major), int(minor)) >= (3, 10)
+    badge = re.search(
+        r"mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?labpath=([\w%.-]+)",
+        (root / "README.md").read_text(),
+    )
+    assert badge, "README.md has no Binder badge"
+    assert (root / badge.group(1).replace("%2F", "/")).is_file()

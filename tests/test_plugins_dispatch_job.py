@@ -95,6 +95,8 @@ def test_slurm_jobs_succeed(slurm: Any, tmp_path: Path) -> None:
     log = _log(tmp_path, "sh")
     (job,) = _job_ids(log)
     assert f"hello wide world from job {job}" in log  # the job's output, streamed
+    # outputs.result is the job's stdout alone (the dispatcher's own lines go to stderr)
+    assert sh_step.outputs.result == f"hello wide world from job {job}"
     assert slurm.job_state(job) == "COMPLETED"
     py = wf.query_step(name="py")[0]
     assert py.outputs.parameters["msg"].value == "ababab"
@@ -276,3 +278,18 @@ def test_slurm_jobs_over_ssh(slurm: Any, ssh_login: Any, tmp_path: Path) -> None
     p = wf.query_step(name="py")[0]
     assert p.outputs.parameters["msg"].value == "ss"
     assert p.outputs.parameters["job"].value in _job_ids(_log(tmp_path, "py"))
+
+
+def test_slurm_job_cancelled_when_the_step_times_out(slurm: Any, tmp_path: Path) -> None:
+    t = ShellOPTemplate(name="slow", image="alpine", script="sleep 300", timeout=4)
+    wf = Workflow(name="slurm-timeout")
+    wf.add(Step("slow", template=t, executor=_executor(tmp_path)))
+    wf.submit()
+    assert wf.wait(timeout=60) == "Failed"
+    st = wf.query_step(name="slow")[0]
+    assert "deadline" in st.message
+    (job,) = _job_ids(_log(tmp_path, "slow"))
+    deadline = time.monotonic() + 20
+    while job in slurm.queue() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert slurm.job_state(job) == "CANCELLED"

@@ -21,6 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab_server import free_port
+
 __all__ = ["SlurmCluster", "slurm_missing"]
 
 _BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel")
@@ -39,12 +41,6 @@ def slurm_missing() -> str | None:
     if os.geteuid() != 0:
         return "the one-node Slurm of the tests runs its daemons as root; run the tests as root"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _exe(name: str) -> str:
@@ -74,7 +70,7 @@ class SlurmCluster:
         r = self.root
         for d in ("munge", "state", "spool", "log"):
             (r / d).mkdir(parents=True, exist_ok=True)
-        ctld, slurmd = _free_port(), _free_port()
+        ctld, slurmd = free_port(), free_port()
         self.conf.write_text(
             f"""ClusterName=dflownbtest
 SlurmctldHost={self.host}(127.0.0.1)

@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab_server import free_port
+
 __all__ = ["SSHServer", "sshd_missing"]
 
 SSHD = Path("/usr/sbin/sshd")
@@ -29,19 +31,13 @@ def sshd_missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class SSHServer:
     """sshd on 127.0.0.1:`port`; log in as root with `key` (a private key file)."""
 
     def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = Path(root)
         self.env = dict(env or {})
-        self.port = _free_port()
+        self.port = free_port()
         self.key = self.root / "client_key"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -53,6 +53,43 @@ def duplicate(msg: str, num: int) -> {"msg": str, "bar": Artifact(Path), "job": 
     return {"msg": msg * num, "bar": Path("bar.txt"), "job": os.environ.get("SLURM_JOB_ID", "")}
 
 
+def _hello(line: str) -> ShellOPTemplate:
+    """A shell step that echoes `line` and returns its `who` input (plus "-done") as `out`."""
+    sh = ShellOPTemplate(
+        name="hello",
+        image="alpine",
+        script=(
+            "mkdir -p /tmp/outputs/parameters\n"
+            f"echo {line}\n"
+            "echo -n {{inputs.parameters.who}}-done > /tmp/outputs/parameters/out\n"
+        ),
+    )
+    sh.inputs.parameters = {"who": InputParameter()}
+    sh.outputs.parameters = {"out": OutputParameter(value_from_path="/tmp/outputs/parameters/out")}
+    return sh
+
+
+def _shell_and_python(
+    name: str, who: str, ex: DispatcherExecutor, py_ex: DispatcherExecutor, line: str
+) -> Workflow:
+    """The shell step `sh` and the Python OP `py` (duplicate "ab" 3 times), both as jobs."""
+    wf = Workflow(name=name)
+    wf.add(
+        [
+            Step("sh", template=_hello(line), parameters={"who": who}, executor=ex),
+            Step(
+                "py",
+                template=PythonOPTemplate(duplicate),
+                parameters={"msg": "ab", "num": 3},
+                executor=py_ex,
+            ),
+        ]
+    )
+    wf.submit()
+    assert wf.wait(timeout=120) == "Succeeded"
+    return wf
+
+
 def test_job_command_quotes_and_maps() -> None:
     cmd = _job_command({"argv": ["bash", "-e"], "script": "x", "top_dirs": ["tmp"]}, None)
     assert cmd.startswith(". ./dflow_nb_env.sh && mkdir -p tmp && sed -i")
@@ -64,32 +101,10 @@ def test_job_command_quotes_and_maps() -> None:
 
 
 def test_slurm_jobs_succeed(slurm: Any, tmp_path: Path) -> None:
-    sh = ShellOPTemplate(
-        name="hello",
-        image="alpine",
-        script=(
-            "mkdir -p /tmp/outputs/parameters\n"
-            "echo hello {{inputs.parameters.who}} from job $SLURM_JOB_ID\n"
-            "echo -n {{inputs.parameters.who}}-done > /tmp/outputs/parameters/out\n"
-        ),
-    )
-    sh.inputs.parameters = {"who": InputParameter()}
-    sh.outputs.parameters = {"out": OutputParameter(value_from_path="/tmp/outputs/parameters/out")}
     ex = _executor(tmp_path)
-    wf = Workflow(name="slurm-ok")
-    wf.add(
-        [
-            Step("sh", template=sh, parameters={"who": "wide world"}, executor=ex),
-            Step(
-                "py",
-                template=PythonOPTemplate(duplicate),
-                parameters={"msg": "ab", "num": 3},
-                executor=ex,
-            ),
-        ]
+    wf = _shell_and_python(
+        "slurm-ok", "wide world", ex, ex, "hello {{inputs.parameters.who}} from job $SLURM_JOB_ID"
     )
-    wf.submit()
-    assert wf.wait(timeout=120) == "Succeeded"
     sh_step = wf.query_step(name="sh")[0]
     assert sh_step.outputs.parameters["out"].value == "wide world-done"
     log = _log(tmp_path, "sh")
@@ -246,37 +261,13 @@ def test_slurm_jobs_over_ssh(slurm: Any, ssh_login: Any, tmp_path: Path) -> None
         envs={"PYTHONPATH": str(Path(__file__).parent)},  # where the OP's module is
         check_interval=0.3,
     )
-    sh = ShellOPTemplate(
-        name="hello",
-        image="alpine",
-        script=(
-            "mkdir -p /tmp/outputs/parameters\n"
-            "echo over ssh in job $SLURM_JOB_ID\n"
-            "echo -n {{inputs.parameters.who}} > /tmp/outputs/parameters/out\n"
-        ),
-    )
-    sh.inputs.parameters = {"who": InputParameter()}
-    sh.outputs.parameters = {"out": OutputParameter(value_from_path="/tmp/outputs/parameters/out")}
-    wf = Workflow(name="slurm-ssh")
-    wf.add(
-        [
-            Step("sh", template=sh, parameters={"who": "login node"}, executor=ex),
-            Step(
-                "py",
-                template=PythonOPTemplate(duplicate),
-                parameters={"msg": "s", "num": 2},
-                executor=py,
-            ),
-        ]
-    )
-    wf.submit()
-    assert wf.wait(timeout=120) == "Succeeded"
-    assert wf.query_step(name="sh")[0].outputs.parameters["out"].value == "login node"
+    wf = _shell_and_python("slurm-ssh", "login node", ex, py, "over ssh in job $SLURM_JOB_ID")
+    assert wf.query_step(name="sh")[0].outputs.parameters["out"].value == "login node-done"
     (job,) = _job_ids(_log(tmp_path, "sh"))
     assert f"over ssh in job {job}" in _log(tmp_path, "sh")
     assert slurm.job_state(job) == "COMPLETED"
     p = wf.query_step(name="py")[0]
-    assert p.outputs.parameters["msg"].value == "ss"
+    assert p.outputs.parameters["msg"].value == "ababab"
     assert p.outputs.parameters["job"].value in _job_ids(_log(tmp_path, "py"))
 
 

@@ -78,6 +78,8 @@ def test_render_makes_a_dispatcher_template() -> None:
     body = d["script"]
     assert body["image"] == "dptechnology/dpdispatcher" and body["command"] == ["python3"]
     assert body["source"].startswith(KERNEL_PYTHON_MARK + "\n")
+    # Argo substitutes {{...}} in a script: the dispatcher's program must hold none of its own
+    assert "{{" not in body["source"] and "}}" not in body["source"]
     # the pod only waits for the job: CPU and memory requests go, scratch space stays
     assert body["resources"] == {"requests": {"ephemeral-storage": "1Gi"}}
     # the original inputs and outputs stay (step arguments and outputs are unchanged) ...

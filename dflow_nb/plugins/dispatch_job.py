@@ -102,7 +102,9 @@ def _job_command(cfg: dict[str, Any], python: str | None) -> str:
         parts.append('sed -i "s#\\$(pwd)#$(pwd)#g" script')
     head = " && ".join(parts)
     code = f"$(cat {EXIT_FILE} 2>/dev/null || echo 1)"
-    return f"{head} && {{ {run}; echo $? > {EXIT_FILE}; }}; exit {code}"
+    # (no doubled braces anywhere in this file: Argo would read them as a template tag)
+    group = "{ " + run + f"; echo $? > {EXIT_FILE}; " + "}"
+    return f"{head} && {group}; exit {code}"
 
 
 def _write_env(path: str, names: list[str], extra: dict[str, str]) -> None:

@@ -180,7 +180,20 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         """Job ids still in the queue."""
         return self.run(["squeue", "-h", "-o", "%i"]).stdout.split()
 
+    def queue_or_empty(self) -> list[str]:
+        """Job ids in the queue, or [] when squeue fails (the controller is gone)."""
+        r = self.run(["squeue", "-h", "-o", "%i"], check=False)
+        return r.stdout.split() if r.returncode == 0 else []
+
     def stop(self) -> None:
+        # jobs first: a job's slurmstepd outlives slurmd, and would keep running after the tests
+        if self.procs and all(p.poll() is None for p in self.procs):
+            jobs = self.run(["squeue", "-h", "-o", "%i"], check=False).stdout.split()
+            if jobs:
+                self.run(["scancel", *jobs], check=False)
+                deadline = time.monotonic() + 10
+                while self.queue_or_empty() and time.monotonic() < deadline:
+                    time.sleep(0.2)
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)

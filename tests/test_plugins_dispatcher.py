@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +216,99 @@ def test_container_template_and_failure(tmp_path: Path, monkeypatch: pytest.Monk
     assert st.phase == "Failed"
     assert "Shell job" in st.message and "exit code 3" in st.message
     assert "from container" in _log_of(tmp_path, "c")
+
+
+@pytest.fixture
+def standin_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The PBS/LSF STAND-IN (tests/batch_standin.py) first on PATH; a fresh working folder."""
+    from batch_standin import install
+
+    env = install(tmp_path / "bin", tmp_path / "batch-state")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.mark.parametrize("batch", ["PBS", "LSF"])
+def test_pbs_and_lsf_through_a_standin(standin_batch: Path, batch: str) -> None:
+    machine = {
+        "batch_type": batch,
+        "context_type": "LocalContext",
+        "remote_root": str(standin_batch / "remote"),
+    }
+    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    ok = ShellOPTemplate(
+        name="ok",
+        image="alpine",
+        script="mkdir -p /tmp/outputs/parameters\necho -n 42 > /tmp/outputs/parameters/answer\n",
+    )
+    ok.outputs.parameters = {
+        "answer": OutputParameter(value_from_path="/tmp/outputs/parameters/answer")
+    }
+    bad = ShellOPTemplate(name="bad", image="alpine", script="echo failing; exit 5")
+    seen: list[tuple[str, str]] = []
+    wf = Workflow(name=f"standin-{batch.lower()}")
+    wf.add(
+        [
+            Step("ok", template=ok, executor=ex),
+            Step("bad", template=bad, executor=ex, continue_on_failed=True),
+        ]
+    )
+    wf.submit()
+    wf.subscribe(
+        lambda e: seen.append(
+            ((e.get("node") or {}).get("phase", ""), (e.get("node") or {}).get("message") or "")
+        )
+    )
+    wf.wait(timeout=60)
+    assert wf.query_step(name="ok")[0].outputs.parameters["answer"].value == "42"
+    bad_step = wf.query_step(name="bad")[0]
+    assert bad_step.phase == "Failed" and f"{batch} job" in bad_step.message
+    assert "exit code 5" in bad_step.message
+    assert any(p == "Pending" and m.startswith(f"queued, {batch} job") for p, m in seen), seen
+
+
+def test_pbs_job_deleted_on_terminate(standin_batch: Path) -> None:
+    machine = {
+        "batch_type": "PBS",
+        "context_type": "LocalContext",
+        "remote_root": str(standin_batch / "remote"),
+    }
+    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    wf = Workflow(name="standin-cancel")
+    wf.add(Step("long", template=ShellOPTemplate(name="long", script="sleep 300"), executor=ex))
+    wf.submit()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        msg = wf.query_step(name="long")[0].message if wf.query_step(name="long") else ""
+        if msg and "running" in msg:
+            break
+        time.sleep(0.2)
+    wf.terminate()
+    assert wf.wait(timeout=30) == "Failed"
+    state = json.loads(next((standin_batch.parent / "batch-state").glob("*.json")).read_text())
+    assert state["state"] == "F" and state["exit"] == 271  # qdel'ed
+    assert "cancelling PBS job" in _log_of(standin_batch, "long")
+
+
+def test_a_job_that_never_ran_the_step_fails(
+    standin_batch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch system ran the job script with a shell that skips DPDispatcher's `source`
+    line: the job "finishes" without running the step, which must not count as success."""
+    monkeypatch.setenv("BATCH_STANDIN_SHELL", "sh")
+    machine = {
+        "batch_type": "PBS",
+        "context_type": "LocalContext",
+        "remote_root": str(standin_batch / "remote"),
+    }
+    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    wf = Workflow(name="never-ran")
+    wf.add(Step("s", template=ShellOPTemplate(name="s", script="echo hi"), executor=ex))
+    wf.submit()
+    assert wf.wait(timeout=60) == "Failed"
+    assert "ended without running the step" in wf.query_step(name="s")[0].message

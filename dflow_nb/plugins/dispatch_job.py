@@ -302,7 +302,15 @@ def main(paths: dict[str, Any], packed: str) -> int:
             with open(exit_file) as f:
                 code = int(f.read().strip() or 1)
         except (OSError, ValueError):
-            code = 1 if int(job.job_state) != 5 else 0
+            # the job ended without running the step's command (a batch script the shell
+            # could not run, a job killed before it started): never report that as success
+            code = 1
+            _report("Failed", f"{label} job {job.job_id} ended without running the step")
+            _say(
+                f"{label} job {job.job_id} ended but the step's command never ran (no "
+                f"{EXIT_FILE}); see the job's output above and the batch system's logs"
+            )
+            return code
         if code != 0:
             _report("Failed", f"{label} job {job.job_id} failed (exit code {code})")
             _say(f"{label} job {job.job_id} failed with exit code {code}")

@@ -344,6 +344,60 @@ def test_event_storm_is_throttled_to_ten_messages_a_second(sent: Sent) -> None:
     print(f"{i} events -> {len(deltas)} deltas, {sum(sizes)} bytes")
 
 
+def test_queued_steps_show_pending_with_the_reason(sent: Sent) -> None:
+    """An HPC job waiting in its scheduler's queue: the pod and its fan-out say why."""
+    manifest = {
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "steps": [
+                        [{"name": "fan", "template": "t", "withParam": "[]"}],
+                        [{"name": "after", "template": "t"}],
+                    ],
+                },
+                {"name": "t", "container": {"image": "alpine"}},
+            ],
+        }
+    }
+    run = FakeRun(manifest)
+    st = run.status
+    st.add_node({"id": "q", "displayName": "q", "type": "Steps", "phase": "Running"})
+    w = WorkflowWidget(run)
+    st.set_workflow(phase="Running")
+    for i in range(3):
+        st.add_node(
+            {
+                "id": f"q-{i}",
+                "displayName": f"fan({i}:{i})",
+                "type": "Pod",
+                "phase": "Running",
+                "boundaryID": "q",
+            }
+        )
+    st.update("q-0", phase="Running", message="Slurm job 1 running")
+    st.update("q-1", phase="Pending", message="queued: Resources, Slurm job 2")
+    st.update("q-2", phase="Pending", message="queued: Priority, Slurm job 3")
+    st.add_node(
+        {
+            "id": "x",
+            "displayName": "after",
+            "type": "Pod",
+            "phase": "Pending",
+            "message": "queued: Resources, Slurm job 4",
+            "boundaryID": "q",
+        }
+    )
+    st.set_workflow(phase="Failed")
+    st.finished.set()
+    finish(w)
+    assert w.states["fan"]["counts"] == {"Pending": 2, "Running": 1}
+    assert w.states["fan"]["message"] == "fan(1:1): queued: Resources, Slurm job 2"
+    assert w.states["after"]["phase"] == "Pending"
+    assert w.states["after"]["message"] == "queued: Resources, Slurm job 4"
+
+
 # --- real Argo status objects ------------------------------------------------------------------
 def fixture_states(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from dflow_nb.argo_status import decode_nodes

@@ -286,11 +286,14 @@ class StateTracker:
             if st["phase"] in FULFILLED:
                 ends = [n["finishedAt"] for n in elements if n.get("finishedAt")]
                 st["finishedAt"] = (main or {}).get("finishedAt") or (max(ends) if ends else None)
+            ordered = sorted(elements, key=lambda n: _element_index(n["displayName"]))
+            # a failure says most; else why elements wait (HPC jobs queued: "queued: Resources")
             st["message"] = (main or {}).get("message") or next(
                 (
                     f"{n.get('displayName')}: {n['message']}"
-                    for n in sorted(elements, key=lambda n: _element_index(n["displayName"]))
-                    if n.get("phase") in ("Failed", "Error") and n.get("message")
+                    for wanted in (("Failed", "Error"), ("Pending",))
+                    for n in ordered
+                    if n.get("phase") in wanted and n.get("message")
                 ),
                 None,
             )

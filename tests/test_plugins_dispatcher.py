@@ -80,6 +80,9 @@ def test_render_makes_a_dispatcher_template() -> None:
     body = d["script"]
     assert body["image"] == "dptechnology/dpdispatcher" and body["command"] == ["python3"]
     assert body["source"].startswith(KERNEL_PYTHON_MARK + "\n")
+    from dflow_nb.engine.pods import KERNEL_PYTHON_MARK as ENGINE_MARK
+
+    assert ENGINE_MARK == KERNEL_PYTHON_MARK  # the engine recognises what the plugin writes
     # Argo substitutes {{...}} in a script: the dispatcher's program must hold none of its own
     assert "{{" not in body["source"] and "}}" not in body["source"]
     # the pod only waits for the job: CPU and memory requests go, scratch space stays

@@ -9,10 +9,13 @@ interpreters, so the ratios are like for like.
     .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
                                   [--no-engine] [--engine-size 50] [--engine-big 1000]
                                   [--no-storage] [--storage-mb 1024] [--storage-files 10000]
+                                  [--storage-repeat 3]
 
 Storage rows (bench/storage.py) compare upload_artifact/download_artifact with the raw minio
 client in the same run, against a local SeaweedFS server: their "pydflow" column is the raw
-client's time, so the ratio is our throughput over the raw client's.
+client's time, so the ratio is our throughput over the raw client's. The big file runs
+``--storage-repeat`` times per side, alternating; its rows show the median times and the median
+of the pairs' ratios, and every run is printed below the table.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class Row(NamedTuple):
     """One line of the table; ``None`` means not measured (or failed, see the notes).
 
     ``target`` is a time ours must stay under; ``min_ratio`` a speed-up over the anchor
-    (anchor / ours) ours must reach.
+    (anchor / ours) ours must reach. ``ratio``, when given, is the ratio measured otherwise
+    (the median of paired runs) instead of anchor / ours.
     """
 
     label: str
@@ -44,6 +48,7 @@ class Row(NamedTuple):
     anchor: float | None
     target: float | None
     min_ratio: float | None = None
+    ratio: float | None = None
 
 
 def machine() -> dict[str, Any]:
@@ -169,16 +174,40 @@ def rows(ours: dict[str, Any], anchor: dict[str, Any], size: int) -> list[Row]:
 
 
 def storage_rows(st: dict[str, Any]) -> list[Row]:
-    """Ours against the raw minio client (in the anchor column); big file target >= 0.9x."""
+    """Ours against the raw minio client (in the anchor column); big file target >= 0.9x.
+
+    Big file rows: median times of the alternated runs, and the median of the pairs' ratios.
+    """
     big, n = f"{st['big_mb']:,} MiB", f"{st['small_files']:,} x 1 KiB"
     return [
-        Row(f"S3 {big} up (anchor: minio)", st["big_up"], st["big_up_raw"], None, 0.9),
+        Row(f"S3 {big} up (anchor: minio)", st["big_up"], st["big_up_raw"], None, 0.9,
+            st.get("big_up_ratio")),
         Row(f"S3 {big} down (anchor: minio)", st["big_down"], st["big_down_raw"], None,
-            0.9),
+            0.9, st.get("big_down_ratio")),
         Row(f"S3 {n} up (anchor: minio)", st["small_up"], st["small_up_raw"], None),
         Row(f"S3 {n} down (anchor: minio)", st["small_down"], st["small_down_raw"],
             None),
     ]  # fmt: skip
+
+
+def storage_samples(st: dict[str, Any]) -> list[str]:
+    """Every timed run of the big file, in order, with each pair's ratio (raw / ours)."""
+
+    def secs(values: list[float]) -> str:
+        return " ".join(f"{v:.2f}" for v in values)
+
+    lines = []
+    for kind, what in (("up", "upload"), ("down", "download")):
+        if f"big_{kind}_samples" not in st:
+            continue
+        ratios = " ".join(f"{r:.2f}" for r in st[f"big_{kind}_ratios"])
+        lines.append(
+            f"S3 {st['big_mb']:,} MiB {what}, {st['repeat']} alternated runs: "
+            f"dflow_nb {secs(st[f'big_{kind}_samples'])} s; "
+            f"minio {secs(st[f'big_{kind}_raw_samples'])} s; "
+            f"ratios {ratios} (median {st[f'big_{kind}_ratio']:.2f})"
+        )
+    return lines
 
 
 def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
@@ -213,8 +242,11 @@ def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
     return out
 
 
-def render(table: list[Row], info: dict[str, Any], notes: list[str]) -> str:
-    """Plain-text table: seconds, ratio anchor/ours, target and whether we meet it."""
+def render(
+    table: list[Row], info: dict[str, Any], notes: list[str], extra: list[str] | None = None
+) -> str:
+    """Plain-text table: seconds, ratio anchor/ours, target and whether we meet it; then the
+    ``extra`` lines (samples) and the notes."""
 
     def sec(v: float | None) -> str:
         return "-" if v is None else f"{v:.4f} s"
@@ -224,17 +256,22 @@ def render(table: list[Row], info: dict[str, Any], notes: list[str]) -> str:
         f"{'measure':<48} {'dflow_nb':>11} {'pydflow':>11} {'ratio':>8} {'target':>9}  ok",
     ]
     for r in table:
-        ratio = f"{r.anchor / r.ours:.1f}x" if r.ours and r.anchor else "-"
+        value = (
+            r.ratio if r.ratio is not None else (r.anchor / r.ours if r.ours and r.anchor else None)
+        )
+        digits = 2 if r.ratio is not None else 1
+        ratio = "-" if value is None else f"{value:.{digits}f}x"
         target, ok = "-", "-"
         if r.target is not None:
             target = f"< {r.target:g} s"
             ok = "-" if r.ours is None else ("yes" if r.ours < r.target else "NO")
         elif r.min_ratio is not None:
             target = f">= {r.min_ratio:g}x"
-            ok = "-" if ratio == "-" else ("yes" if r.anchor / r.ours >= r.min_ratio else "NO")
+            ok = "-" if value is None else ("yes" if value >= r.min_ratio else "NO")
         lines.append(
             f"{r.label:<48} {sec(r.ours):>11} {sec(r.anchor):>11} {ratio:>8} {target:>9}  {ok}"
         )
+    lines += extra or []
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
 
@@ -278,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--storage-mb", type=int, default=1024, help="size of the big file")
     parser.add_argument("--storage-files", type=int, default=10_000, help="number of small files")
+    parser.add_argument(
+        "--storage-repeat", type=int, default=3, help="alternated runs per side of the big file"
+    )
     args = parser.parse_args(argv)
 
     notes: list[str] = []
@@ -290,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         from storage import storage_times
 
         ours["storage"] = _attempt(
-            "storage", notes, lambda: storage_times(args.storage_mb, args.storage_files)
+            "storage",
+            notes,
+            lambda: storage_times(args.storage_mb, args.storage_files, args.storage_repeat),
         )
     failed = len(notes) > 0
     anchor: dict[str, Any] = {}
@@ -310,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                     python, "dflow", cases, 0, notes, attempts=args.anchor_attempts
                 )
     info = machine() | {"anchor": anchor.get("version", "not measured")}
-    print(render(rows(ours, anchor, args.size), info, notes))
+    samples = storage_samples(ours["storage"]) if ours.get("storage") else []
+    print(render(rows(ours, anchor, args.size), info, notes, samples))
     try:
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps({"machine": info, "ours": ours, "anchor": anchor}, indent=1))

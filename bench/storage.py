@@ -10,11 +10,12 @@ Ours packs a tgz while it uploads, extracts while it downloads, and records md5s
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -28,21 +29,86 @@ def _write_random(path: Path, size: int) -> None:
             f.write(os.urandom(min(block, size - f.tell())))
 
 
-def _settle() -> None:
-    """Flush dirty pages before a big timed transfer, so that neither side pays for the
-    write-back of the 1 GiB the other side (or the server) has just written."""
+def _settle(*written: Path) -> None:
+    """Before a big timed transfer: write back and drop from the page cache what earlier
+    transfers wrote (so neither side pays for the other's write-back, and both start from the
+    same cache state), then flush everything else (the server's files)."""
+    for p in written:
+        if p.exists() and hasattr(os, "posix_fadvise"):
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
     if hasattr(os, "sync"):
         os.sync()
     time.sleep(0.5)
 
 
-def storage_times(big_mb: int = 1024, small_files: int = 10_000) -> dict[str, Any]:
-    """Seconds for each transfer, ours and raw; raises if a round trip loses bytes."""
-    from dflow_nb import config, download_artifact, s3_config, upload_artifact
+def _timed(action: Callable[[], Any], target: Path | None, *written: Path) -> float:
+    """Seconds of ``action``, after deleting its ``target`` (untimed) and settling."""
+    if target is not None and target.exists():
+        target.unlink()
+    _settle(*written)
+    t = time.perf_counter()
+    action()
+    return time.perf_counter() - t
+
+
+def big_file_times(
+    raw: Any, bucket: str, big: Path, root: Path, repeat: int
+) -> dict[str, list[float]]:
+    """Seconds of each big transfer, ``repeat`` times per side, the sides alternating.
+
+    An untimed upload first warms the server up. Then pair ``i`` runs raw then ours for even
+    ``i``, ours then raw for odd ``i``, so a drift of the machine (or of the server's state)
+    weighs on both. Ours uploads the same file each
+    time: its mtime is bumped first, so the md5 cache does not skip the upload.
+    """
+    from dflow_nb import download_artifact, upload_artifact
     from dflow_nb.storage.local import md5_file
+
+    out: dict[str, list[float]] = {"up": [], "up_raw": [], "down": [], "down_raw": []}
+    arts: list[Any] = []
+    # untimed: the server's first big write allocates its volumes (seconds), which would
+    # otherwise fall on whichever side goes first
+    raw.fput_object(bucket, "raw/warm-up.bin", str(big))
+    raw.remove_object(bucket, "raw/warm-up.bin")
+    for i in range(repeat):
+        st = big.stat()
+        os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        up = [
+            ("up_raw", lambda i=i: raw.fput_object(bucket, f"raw/big-{i}.bin", str(big))),
+            ("up", lambda: arts.append(upload_artifact(big.name))),
+        ]
+        for name, action in up if i % 2 == 0 else up[::-1]:
+            out[name].append(_timed(action, None))
+    raw_file, ours_file = root / "raw-big.bin", root / "dl" / big.name
+    for i in range(repeat):
+        down = [
+            ("down_raw", lambda: raw.fget_object(bucket, "raw/big-0.bin", str(raw_file)), raw_file),
+            ("down", lambda: download_artifact(arts[0], path=root / "dl"), ours_file),
+        ]
+        for name, action, target in down if i % 2 == 0 else down[::-1]:
+            out[name].append(_timed(action, target, raw_file, ours_file))
+    if md5_file(ours_file) != md5_file(big) or md5_file(raw_file) != md5_file(big):
+        raise RuntimeError("the big file came back different")
+    for p in (raw_file, ours_file):
+        p.unlink()
+    return out
+
+
+def storage_times(big_mb: int = 1024, small_files: int = 10_000, repeat: int = 3) -> dict[str, Any]:
+    """Seconds for each transfer, ours and raw; raises if a round trip loses bytes.
+
+    Big file: the median of ``repeat`` alternated runs per side (``*_samples`` holds them all)
+    and ``*_ratio``, the median of the pairs' raw/ours ratios.
+    """
+    from dflow_nb import config, download_artifact, s3_config, upload_artifact
     from dflow_nb.storage.settings import storage_client
 
-    out: dict[str, Any] = {"big_mb": big_mb, "small_files": small_files}
+    out: dict[str, Any] = {"big_mb": big_mb, "small_files": small_files, "repeat": repeat}
     with tempfile.TemporaryDirectory(prefix="dflow-nb-bench-") as tmp:
         root = Path(tmp)
         server = S3Server(root / "weed")
@@ -59,26 +125,17 @@ def storage_times(big_mb: int = 1024, small_files: int = 10_000) -> dict[str, An
 
             big = work / "big.bin"
             _write_random(big, big_mb << 20)
-            _settle()
-            t = time.perf_counter()
-            raw.fput_object(bucket, "raw/big.bin", str(big))
-            out["big_up_raw"] = time.perf_counter() - t
-            _settle()
-            t = time.perf_counter()
-            art = upload_artifact("big.bin")
-            out["big_up"] = time.perf_counter() - t
-            _settle()
-            t = time.perf_counter()
-            raw.fget_object(bucket, "raw/big.bin", str(root / "raw-big.bin"))
-            out["big_down_raw"] = time.perf_counter() - t
-            _settle()
-            t = time.perf_counter()
-            download_artifact(art, path=root / "dl")
-            out["big_down"] = time.perf_counter() - t
-            if md5_file(root / "dl" / "big.bin") != md5_file(big):
-                raise RuntimeError("the big file came back different")
-            for p in (big, root / "raw-big.bin", root / "dl" / "big.bin"):
-                p.unlink()
+            samples = big_file_times(raw, bucket, big, root, repeat)
+            for kind in ("up", "down"):
+                ours, theirs = samples[kind], samples[f"{kind}_raw"]
+                out[f"big_{kind}"] = statistics.median(ours)
+                out[f"big_{kind}_raw"] = statistics.median(theirs)
+                out[f"big_{kind}_samples"] = ours
+                out[f"big_{kind}_raw_samples"] = theirs
+                ratios = [r / o for r, o in zip(theirs, ours, strict=True)]
+                out[f"big_{kind}_ratios"] = ratios
+                out[f"big_{kind}_ratio"] = statistics.median(ratios)
+            big.unlink()
 
             names = [f"f{i:05d}.txt" for i in range(small_files)]
             for n in names:

@@ -94,8 +94,9 @@ def upload_artifact(
 ) -> S3Artifact:
     """Store a path, a list of paths or a dict of paths; return the artifact to pass to steps.
 
-    In S3 mode an upload identical to an earlier one (same files, same bytes, same layout, as
-    known from the md5 cache) is not sent again: the earlier artifact is returned.
+    In S3 mode an upload identical to an earlier one (the same files, unchanged since by their
+    stat signature, in the same layout, as known from the md5 cache) is not sent again: the
+    earlier artifact is returned.
     """
     from .storage.settings import s3_enabled
 
@@ -122,9 +123,10 @@ def _upload_local(items: list[tuple[Path, str]]) -> S3Artifact:
 
 
 def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
+    """Of ``(name in the artifact, identity)`` pairs; an identity is an md5 or an upload token."""
     h = hashlib.sha256(f"archive={archive!r}\n".encode())
-    for name, md5 in sorted(files):
-        h.update(f"{name}\0{md5}\n".encode())
+    for name, ident in sorted(files):
+        h.update(f"{name}\0{ident}\n".encode())
     return h.hexdigest()[:40]
 
 
@@ -139,29 +141,39 @@ def _catalog(path_arg: Any, names: list[str]) -> dict[str, Any]:
 
 
 def _upload_s3(items: list[tuple[Path, str]], archive: str | None, path_arg: Any) -> S3Artifact:
+    """Upload, unless the same files (unchanged since, by stat signature) were uploaded before.
+
+    Each file's identity comes from the md5 cache: its md5 when one is known, otherwise (files
+    sent in a tgz) the token of the upload that sent it, which a tgz upload records instead of
+    hashing every byte (an md5 costs more CPU than the rest of the upload). Plain objects
+    (``archive=None``) need real md5s: they are their objects' ``get_md5``.
+    """
     from .storage import remote
     from .storage.archive import compresslevel_for, pack
+    from .storage.md5cache import is_token, upload_token
     from .storage.settings import md5_cache, s3_prefix, storage_client
 
     client = storage_client()
     cache = md5_cache()
     prefix = s3_prefix()
     files = [pair for src, name in items for pair in _walk_files(src, name)]
-    known = {name: cache.get(f) for f, name in files}
-    index_key = None
+    # signatures before the upload: a file changed while it streams is not remembered as sent
+    sigs = {name: cache.signature(f) for f, name in files}
+    known = {name: cache.lookup(sig) for name, sig in sigs.items()}
+    if archive is None:
+        known = {n: None if v is None or is_token(v) else v for n, v in known.items()}
     if all(known.values()):
         fp = _fingerprint([(n, m) for n, m in known.items() if m], archive)
-        index_key = f"{prefix}upload/md5/{fp}"
-        previous = remote.get_text(client, index_key)
+        previous = remote.get_text(client, f"{prefix}upload/md5/{fp}")
         if previous and remote.exists(client, previous):
             return S3Artifact(previous)
     uid = uuid.uuid4().hex
-    md5s: dict[str, str] = {}
+    idents: dict[str, str] = {}
     if archive is None:
         key = f"{prefix}upload/{uid}"
         for f, name in files:
             md5 = known.get(name) or cache_md5(f)
-            md5s[name] = md5
+            idents[name] = md5
             remote.upload_file(client, f"{key}/{name}", str(f), md5)
     else:
         key = f"{prefix}upload/{uid}/{uid}.tgz"
@@ -170,15 +182,13 @@ def _upload_s3(items: list[tuple[Path, str]], archive: str | None, path_arg: Any
         level = compresslevel_for(config.get("archive_mode"))
 
         def produce(out: Any) -> None:
-            md5s.clear()
-            pack(
-                items, out, compresslevel=level, md5s=md5s, extra={f"{catalog_dir}/{uid}": catalog}
-            )
+            pack(items, out, compresslevel=level, extra={f"{catalog_dir}/{uid}": catalog})
 
         remote.upload_stream(client, key, produce)
-    by_name = {name: f for f, name in files}
-    cache.put_many({str(by_name[n]): m for n, m in md5s.items() if n in by_name})
-    fp = _fingerprint(list(md5s.items()), archive)
+        token = upload_token(uid)
+        idents = {name: known.get(name) or token for name in sigs}
+    cache.put_signed({sigs[n]: m for n, m in idents.items() if not known.get(n)})
+    fp = _fingerprint(list(idents.items()), archive)
     remote.put_text(client, f"{prefix}upload/md5/{fp}", key)
     return S3Artifact(key)
 

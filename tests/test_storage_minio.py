@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from s3_server import S3Server
@@ -180,3 +181,61 @@ def test_dead_server_fails_naming_key_and_endpoint(own_server: S3Server) -> None
         upload_artifact("a.txt")
     msg = str(info.value)
     assert own_server.endpoint in msg and "upload/" in msg and "after 2 attempts" in msg
+
+
+def test_failed_packing_makes_no_object(s3: S3Server) -> None:
+    """A producer that fails after some parts went out aborts the multipart upload."""
+    c = client_for(s3, retry=RetryPolicy(1))
+    key = f"{s3_config['prefix']}broken.tgz"
+
+    def produce(out: Any) -> None:
+        out.write(os.urandom(40 << 20))  # two parts sent, a third started
+        raise OSError("the disk went away")
+
+    with pytest.raises(StorageError, match="packing .* the disk went away"):
+        c.upload_stream(key, produce)
+    assert not c.exists(key)
+
+
+def test_short_body_is_an_incomplete_read() -> None:
+    """A GET body cut before its Content-Length is a (transient) error, never a short file."""
+    import http.client
+    import io
+
+    from dflow_nb.storage.minio_client import _Body
+    from dflow_nb.storage.retry import is_transient
+
+    class Sock:
+        def makefile(self, mode: str) -> io.BytesIO:
+            return io.BytesIO(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")
+
+    raw = http.client.HTTPResponse(Sock())  # type: ignore[arg-type]
+    raw.begin()
+
+    class Resp:
+        headers = {"content-length": "10"}
+        _fp = raw
+
+    body = _Body(Resp())
+    buf = bytearray(8)
+    assert body.readinto(buf) == 5
+    with pytest.raises(http.client.IncompleteRead) as info:
+        body.readinto(buf)
+    assert is_transient(info.value)
+
+
+def test_plain_upload_after_tgz_records_real_md5s(s3: S3Server) -> None:
+    """A tgz upload remembers its files by an upload token (no md5 of their bytes); a later
+    archive=None upload of the same files still stores (and get_md5 returns) their md5."""
+    f = Path.cwd() / "f.txt"
+    f.write_text("hello")
+    art = upload_artifact("f.txt")
+    assert upload_artifact("f.txt").key == art.key
+    plain = upload_artifact("f.txt", archive=None)
+    c = client_for(s3)
+    assert c.get_md5(f"{plain.key}/f.txt") == md5_file(f)
+    art = upload_artifact("f.txt")  # known by its md5 now: one more upload, then skipped
+    assert upload_artifact("f.txt").key == art.key
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert upload_artifact("f.txt").key != art.key  # touched: sent again

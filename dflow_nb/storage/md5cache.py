@@ -1,9 +1,11 @@
-"""md5 of local files remembered by (path, size, mtime, inode), so unchanged files are not re-read.
+"""What is known of local files by (path, size, mtime, inode): md5, or the upload that sent them.
 
-``upload_artifact`` asks this cache for the fingerprint of what it is about to upload; when
+``upload_artifact`` asks this cache for the identity of each file it is about to upload; when
 every file is known and the store already holds an upload with the same fingerprint, the
-upload is skipped. Files the cache does not know are hashed while they stream to the store
-(no extra pass), and remembered for next time.
+upload is skipped. A file uploaded as a plain object is known by its md5 (computed once, and
+the object's ``get_md5``); a file sent in a tgz by the token of that upload
+(:func:`upload_token`), which costs nothing, where hashing the bytes costs more CPU than
+sending them. Either way an entry holds only while the file's stat signature is unchanged.
 """
 
 from __future__ import annotations
@@ -13,11 +15,23 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["Md5Cache"]
+__all__ = ["Md5Cache", "is_token", "upload_token"]
+
+_TOKEN = "upload:"
+
+
+def upload_token(uid: str) -> str:
+    """The identity of files sent by the upload ``uid`` (never taken for an md5)."""
+    return _TOKEN + uid
+
+
+def is_token(value: str) -> bool:
+    return value.startswith(_TOKEN)
 
 
 class Md5Cache:
-    """A small JSON file of ``stat signature -> md5``; safe to lose (it only saves time)."""
+    """A small JSON file of ``stat signature -> md5 or upload token``; safe to lose (it only
+    saves time)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -38,20 +52,30 @@ class Md5Cache:
         return self._data
 
     def get(self, path: str | os.PathLike[str]) -> str | None:
+        return self.lookup(self.signature(path))
+
+    def lookup(self, signature: str) -> str | None:
+        """The value for a :meth:`signature` taken earlier."""
         with self._lock:
-            return self._load().get(self.signature(path))
+            return self._load().get(signature)
 
     def put_many(self, items: dict[str, str]) -> None:
         """Remember ``{local path: md5}`` and write the file (atomically)."""
+        signed = {}
+        for p, md5 in items.items():
+            try:
+                signed[self.signature(p)] = md5
+            except OSError:
+                continue
+        self.put_signed(signed)
+
+    def put_signed(self, items: dict[str, str]) -> None:
+        """Remember ``{signature: md5 or token}`` (signatures taken earlier) and write the file."""
         if not items:
             return
         with self._lock:
             data = self._load()
-            for p, md5 in items.items():
-                try:
-                    data[self.signature(p)] = md5
-                except OSError:
-                    continue
+            data.update(items)
             if len(data) > 100_000:  # keep it small: drop the oldest half
                 for k in list(data)[: len(data) // 2]:
                     del data[k]

@@ -14,12 +14,13 @@ from typing import IO, Any, Callable, List, Mapping, cast
 
 from .base import StorageClient, StorageError
 from .local import md5_file
+from .parts import PartWriter, ProducerFailed
 from .retry import RetryPolicy, with_retries
 
 __all__ = ["MinioStorageClient"]
 
 _PART = 16 << 20  # multipart part size of streamed uploads
-_INFLIGHT = 3  # parts uploaded at once (minio's default parallelism); memory <= 4 parts
+_INFLIGHT = 3  # parts uploaded at once (minio's default parallelism); memory <= 5 parts
 _MD5_META = "md5"  # user metadata (x-amz-meta-md5): the md5 of the whole object
 
 
@@ -223,35 +224,35 @@ class MinioStorageClient(StorageClient):
     def upload_stream(self, key: str, produce: Callable[[IO[bytes]], None]) -> None:
         """Upload what ``produce(writer)`` writes, without a temporary file.
 
-        ``produce`` runs in a thread writing into a pipe that feeds a multipart upload; on a
-        transient error the whole upload starts again, ``produce`` included.
+        ``produce`` runs in a thread writing into reused part buffers (:class:`PartWriter`)
+        that feed a multipart upload; on a transient error the whole upload starts again,
+        ``produce`` included. If ``produce`` fails, the multipart upload is aborted: no object
+        is made of what it wrote so far.
         """
 
         def attempt() -> None:
-            r, w = os.pipe()
-            reader = os.fdopen(r, "rb", buffering=1 << 20)
-            writer = os.fdopen(w, "wb", buffering=1 << 20)
+            parts = PartWriter(_PART, _INFLIGHT + 2)
             failure: list[BaseException] = []
 
             def run() -> None:
                 try:
-                    produce(writer)
+                    produce(cast(IO[bytes], parts))
+                    parts.close()
                 except BrokenPipeError:
-                    pass  # the upload gave up; its own error is the one to report
+                    parts.close(BrokenPipeError())  # the upload gave up; its error is reported
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
                     failure.append(exc)
-                finally:
-                    try:
-                        writer.close()
-                    except OSError:
-                        pass
+                    parts.close(exc)
 
             t = threading.Thread(target=run, name=f"pack {key}", daemon=True)
             t.start()
             try:
-                self._put_parts(key, reader)
+                self._put_parts(key, parts)
+            except ProducerFailed:
+                if not failure:
+                    raise
             finally:
-                reader.close()  # unblocks the producer if the upload failed
+                parts.abort()  # unblocks the producer if the upload failed
                 t.join()
             if failure:
                 raise StorageError(f"packing artifact key {key!r} failed: {failure[0]}") from (
@@ -260,8 +261,8 @@ class MinioStorageClient(StorageClient):
 
         self._retry("upload", key, attempt)
 
-    def _put_parts(self, key: str, reader: IO[bytes]) -> None:
-        """Multipart upload of a stream with at most ``_INFLIGHT`` parts in memory.
+    def _put_parts(self, key: str, parts: PartWriter) -> None:
+        """Multipart upload of the parts, ``_INFLIGHT`` at once, each sent from its buffer.
 
         (``Minio.put_object`` with an unknown length queues every part it reads, so a fast
         producer would buffer the whole artifact in memory.)
@@ -270,40 +271,40 @@ class MinioStorageClient(StorageClient):
         from concurrent.futures import ThreadPoolExecutor
 
         client = self.client
-        first = reader.read(_PART)
-        second = reader.read(_PART) if len(first) == _PART else b""
-        if not second:
-            client.put_object(self.bucket_name, key, io.BytesIO(first), len(first))
+        first = parts.next_part()
+        second = parts.next_part() if first is not None and first[1] == parts.size else None
+        if second is None:
+            data = memoryview(first[0])[: first[1]] if first is not None else memoryview(b"")
+            client.put_object(self.bucket_name, key, io.BytesIO(data), len(data))
             return
         upload_id = client._create_multipart_upload(self.bucket_name, key, {})
-        slots = threading.BoundedSemaphore(_INFLIGHT)
         try:
             with ThreadPoolExecutor(_INFLIGHT) as pool:
                 futures = []
 
-                def send(number: int, data: bytes) -> str:
+                def send(number: int, buf: bytearray, n: int) -> str:
                     try:
+                        data = memoryview(buf)[:n]  # sent as it is (urllib3 takes buffers)
                         return str(
                             client._upload_part(
                                 self.bucket_name, key, data, None, upload_id, number
                             )
                         )
                     finally:
-                        slots.release()
+                        parts.release(buf)
 
-                number, data = 0, first
-                while data:
+                number, part = 0, first
+                while part is not None:
                     number += 1
-                    slots.acquire()
-                    futures.append(pool.submit(send, number, data))
-                    data = second if number == 1 else reader.read(_PART)
+                    futures.append(pool.submit(send, number, *part))
+                    part = second if number == 1 else parts.next_part()
                     if any(f.done() and f.exception() for f in futures):
                         break
                 etags = [f.result() for f in futures]
             from minio.datatypes import Part
 
-            parts = [Part(i + 1, etag) for i, etag in enumerate(etags)]
-            client._complete_multipart_upload(self.bucket_name, key, upload_id, parts)
+            done = [Part(i + 1, etag) for i, etag in enumerate(etags)]
+            client._complete_multipart_upload(self.bucket_name, key, upload_id, done)
         except BaseException:
             try:
                 client._abort_multipart_upload(self.bucket_name, key, upload_id)
@@ -321,9 +322,51 @@ class MinioStorageClient(StorageClient):
         def attempt() -> None:
             resp = self.client.get_object(self.bucket_name, key)
             try:
-                consume(cast(IO[bytes], resp))
+                consume(cast(IO[bytes], _Body(resp)))
             finally:
                 resp.close()
                 resp.release_conn()
 
         self._retry("download", key, attempt)
+
+
+class _Body:
+    """The body of a GET, with ``readinto`` straight from http.client (one copy, from the
+    socket into the caller's buffer; urllib3's own ``read`` allocates and copies each block).
+
+    A body shorter than its Content-Length raises ``http.client.IncompleteRead``, which the
+    retries take for transient. Bodies with a Content-Encoding go through urllib3 (it decodes).
+    """
+
+    def __init__(self, resp: Any) -> None:
+        import http.client
+
+        self._resp = resp
+        fp = getattr(resp, "_fp", None)
+        plain = not resp.headers.get("content-encoding")
+        self._fp = fp if plain and isinstance(fp, http.client.HTTPResponse) else None
+        length = resp.headers.get("content-length")
+        self._left = int(length) if length and length.isdigit() else None
+
+    def readinto(self, buf: Any) -> int:
+        if self._fp is None:
+            data = self._resp.read(len(buf))
+            buf[: len(data)] = data
+            return len(data)
+        n = self._fp.readinto(buf)
+        if self._left is not None:
+            if not n and self._left and len(buf):
+                import http.client
+
+                raise http.client.IncompleteRead(b"", self._left)
+            self._left -= n
+        return n
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            chunks = []
+            while chunk := self.read(1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        buf = bytearray(n)
+        return bytes(buf[: self.readinto(buf)])

@@ -285,23 +285,26 @@ class FakeRun:
         return self.status.subscribe(listener)
 
 
-def test_event_storm_is_throttled_to_ten_messages_a_second(sent: Sent) -> None:
-    manifest = {
-        "spec": {
-            "entrypoint": "main",
-            "templates": [
-                {
-                    "name": "main",
-                    "steps": [
-                        [{"name": "fan", "template": "t", "withParam": "[]"}],
-                        [{"name": "after", "template": "t"}],
-                    ],
-                },
-                {"name": "t", "container": {"image": "alpine"}},
-            ],
-        }
+FAN_THEN_AFTER: dict[str, Any] = {
+    "spec": {
+        "entrypoint": "main",
+        "templates": [
+            {
+                "name": "main",
+                "steps": [
+                    [{"name": "fan", "template": "t", "withParam": "[]"}],
+                    [{"name": "after", "template": "t"}],
+                ],
+            },
+            {"name": "t", "container": {"image": "alpine"}},
+        ],
     }
-    run = FakeRun(manifest)
+}
+"""A fan-out, then one step: the manifest of the widget tests that feed events by hand."""
+
+
+def test_event_storm_is_throttled_to_ten_messages_a_second(sent: Sent) -> None:
+    run = FakeRun(FAN_THEN_AFTER)
     st = run.status
     st.add_node({"id": "storm", "displayName": "storm", "type": "Steps", "phase": "Running"})
     w = WorkflowWidget(run)
@@ -346,22 +349,7 @@ def test_event_storm_is_throttled_to_ten_messages_a_second(sent: Sent) -> None:
 
 def test_queued_steps_show_pending_with_the_reason(sent: Sent) -> None:
     """An HPC job waiting in its scheduler's queue: the pod and its fan-out say why."""
-    manifest = {
-        "spec": {
-            "entrypoint": "main",
-            "templates": [
-                {
-                    "name": "main",
-                    "steps": [
-                        [{"name": "fan", "template": "t", "withParam": "[]"}],
-                        [{"name": "after", "template": "t"}],
-                    ],
-                },
-                {"name": "t", "container": {"image": "alpine"}},
-            ],
-        }
-    }
-    run = FakeRun(manifest)
+    run = FakeRun(FAN_THEN_AFTER)
     st = run.status
     st.add_node({"id": "q", "displayName": "q", "type": "Steps", "phase": "Running"})
     w = WorkflowWidget(run)

@@ -240,26 +240,21 @@ def _log_of_node(tmp_path: Path, step: Any) -> str:
 
 def test_slurm_jobs_over_ssh(slurm: Any, ssh_login: Any, tmp_path: Path) -> None:
     """DPDispatcher's SSH context (paramiko, SFTP) against a real sshd: a login node."""
-    remote = tmp_path / "login-node"
-    ex = DispatcherExecutor(
-        host="127.0.0.1",
-        port=ssh_login.port,
-        username="root",
-        private_key_file=str(ssh_login.key),
-        remote_root=str(remote),
-        check_interval=0.3,
-    )
+    login = {
+        "host": "127.0.0.1",
+        "port": ssh_login.port,
+        "username": "root",
+        "private_key_file": str(ssh_login.key),
+        "remote_root": str(tmp_path / "login-node"),
+        "check_interval": 0.3,
+    }
+    ex = DispatcherExecutor(**login)
     # the login node's python3 need not have dflow_nb: name the interpreter that has it, and
     # the OP's module must be importable there (as for any cluster; or upload_packages)
     py = DispatcherExecutor(
-        host="127.0.0.1",
-        port=ssh_login.port,
-        username="root",
-        private_key_file=str(ssh_login.key),
-        remote_root=str(remote),
+        **login,
         remote_command=[sys.executable],
         envs={"PYTHONPATH": str(Path(__file__).parent)},  # where the OP's module is
-        check_interval=0.3,
     )
     wf = _shell_and_python("slurm-ssh", "login node", ex, py, "over ssh in job $SLURM_JOB_ID")
     assert wf.query_step(name="sh")[0].outputs.parameters["out"].value == "login node-done"

@@ -236,14 +236,18 @@ def standin_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
-@pytest.mark.parametrize("batch", ["PBS", "LSF"])
-def test_pbs_and_lsf_through_a_standin(standin_batch: Path, batch: str) -> None:
+def _standin_executor(work: Path, batch: str) -> DispatcherExecutor:
     machine = {
         "batch_type": batch,
         "context_type": "LocalContext",
-        "remote_root": str(standin_batch / "remote"),
+        "remote_root": str(work / "remote"),
     }
-    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    return DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+
+
+@pytest.mark.parametrize("batch", ["PBS", "LSF"])
+def test_pbs_and_lsf_through_a_standin(standin_batch: Path, batch: str) -> None:
+    ex = _standin_executor(standin_batch, batch)
     ok = ShellOPTemplate(
         name="ok",
         image="alpine",
@@ -276,21 +280,17 @@ def test_pbs_and_lsf_through_a_standin(standin_batch: Path, batch: str) -> None:
 
 
 def test_pbs_job_deleted_on_terminate(standin_batch: Path) -> None:
-    machine = {
-        "batch_type": "PBS",
-        "context_type": "LocalContext",
-        "remote_root": str(standin_batch / "remote"),
-    }
-    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    ex = _standin_executor(standin_batch, "PBS")
     wf = Workflow(name="standin-cancel")
     wf.add(Step("long", template=ShellOPTemplate(name="long", script="sleep 300"), executor=ex))
     wf.submit()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        msg = wf.query_step(name="long")[0].message if wf.query_step(name="long") else ""
-        if msg and "running" in msg:
-            break
+    deadline = time.monotonic() + 60
+    msg = ""
+    while time.monotonic() < deadline and "running" not in (msg or ""):
+        steps = wf.query_step(name="long")
+        msg = steps[0].message if steps else ""
         time.sleep(0.2)
+    assert "running" in (msg or ""), f"the job never ran; the step says {msg!r}"
     wf.terminate()
     assert wf.wait(timeout=30) == "Failed"
     state = json.loads(next((standin_batch.parent / "batch-state").glob("*.json")).read_text())
@@ -304,12 +304,7 @@ def test_a_job_that_never_ran_the_step_fails(
     """The batch system ran the job script with a shell that skips DPDispatcher's `source`
     line: the job "finishes" without running the step, which must not count as success."""
     monkeypatch.setenv("BATCH_STANDIN_SHELL", "sh")
-    machine = {
-        "batch_type": "PBS",
-        "context_type": "LocalContext",
-        "remote_root": str(standin_batch / "remote"),
-    }
-    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    ex = _standin_executor(standin_batch, "PBS")
     wf = Workflow(name="never-ran")
     wf.add(Step("s", template=ShellOPTemplate(name="s", script="echo hi"), executor=ex))
     wf.submit()

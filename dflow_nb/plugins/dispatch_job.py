@@ -41,8 +41,8 @@ LOG_FILE = "log"
 ERR_FILE = "err"
 
 
-class _Terminated(Exception):
-    pass
+class _Terminated(BaseException):
+    """SIGTERM: a BaseException, so that no `except Exception` in a library swallows it."""
 
 
 def _say(text: str) -> None:

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from dflow_nb.jupyter import layout as layout_mod
-from dflow_nb.jupyter.layout import GraphNode, Structure, graph_of, layout, structure_of
+from dflow_nb.jupyter.layout import (
+    HPC_NODE_W,
+    GraphNode,
+    Structure,
+    graph_of,
+    layout,
+    structure_of,
+)
 
 HAS_DOT = shutil.which("dot") is not None
 
@@ -197,3 +204,15 @@ def test_graph_of_caches_layouts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(layout_mod, "layout", lambda *a: pytest.fail("laid out again"))
     again = graph_of(m, "python")
     assert again == first and again is not first
+
+
+def test_hpc_job_nodes_have_room_for_the_queue_reason() -> None:
+    from dflow_nb import ShellOPTemplate, Step, Workflow
+    from dflow_nb.plugins.dispatcher import DispatcherExecutor
+
+    t = ShellOPTemplate(name="t", image="alpine", script="echo")
+    wf = Workflow(name="hpc")
+    wf.add([Step("job", t, executor=DispatcherExecutor()), Step("plain", t)])
+    nodes = {n.key: n for n in structure_of(wf.to_dict()).nodes}
+    assert nodes["job"].w == HPC_NODE_W
+    assert nodes["plain"].w < HPC_NODE_W

@@ -604,7 +604,8 @@ wf""",
     try:
         run_cell(page, 0)
         w = cell(page, 0).locator(".dfw")
-        queued = w.locator('g.dfw-node[data-phase="Pending"] text.dfw-s', has_text="queued")
+        reason = re.compile(r"queued: (Resources|Priority)")
+        queued = w.locator('g.dfw-node[data-phase="Pending"] text.dfw-s', has_text=reason)
         try:
             queued.first.wait_for(timeout=60_000)
         except Exception:
@@ -614,10 +615,11 @@ wf""",
                 f"no queued node drawn; cell says: {cell_text(page, 0)!r}"
             ) from None
         text = queued.first.text_content() or ""
-        assert text.startswith("queued: "), text  # the reason follows, clipped to the node
+        # the node is wide enough for the reason; the job id may be clipped
+        assert re.match(r"queued: (Resources|Priority)", text), text
         # the whole message is the node's tooltip
         box = w.locator(
-            'g.dfw-node[data-phase="Pending"]', has=page.locator("text.dfw-s", has_text="queued")
+            'g.dfw-node[data-phase="Pending"]', has=page.locator("text.dfw-s", has_text=reason)
         )
         tip = box.first.locator("title").text_content() or ""
         assert re.search(r"queued: (Resources|Priority), Slurm job \d+", tip), tip

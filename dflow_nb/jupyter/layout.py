@@ -28,6 +28,8 @@ RANK_GAP = 44
 PAD = 12
 _DOT_TIMEOUT = 20.0
 _LOOP_KEYS = ("withParam", "withItems", "withSequence")
+HPC_NODE_W = 190
+"""Width of an HPC job's node: a queued job's reason is its second line."""
 _DEPENDS_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
@@ -84,7 +86,16 @@ def _step_node(step: dict[str, Any], templates: dict[str, dict[str, Any]]) -> Gr
         tname = step["templateRef"].get("template")
     tname = str(tname or "")
     kind = "fanout" if _is_fanout(step) else _template_kind(templates.get(tname))
-    return GraphNode(key=name, label=name, kind=kind, template=tname)
+    node = GraphNode(key=name, label=name, kind=kind, template=tname)
+    if kind == "pod" and _is_hpc_job(templates.get(tname)):
+        node.w = max(node.w, HPC_NODE_W)  # room for "queued: Resources, Slurm job 7"
+    return node
+
+
+def _is_hpc_job(tmpl: dict[str, Any] | None) -> bool:
+    """A DispatcherExecutor's template (docs/hpc.md): its node shows the queue's reason."""
+    arts = ((tmpl or {}).get("inputs") or {}).get("artifacts") or []
+    return any(isinstance(a, dict) and a.get("name") == "dflow_nb_job_script" for a in arts)
 
 
 def _depends_names(expr: str, names: set[str]) -> list[str]:

@@ -133,7 +133,7 @@ def _pending_reason(machine: Any, job: Any, batch: str) -> str | None:
     if code != 0:
         return None
     text = out.read().decode("utf-8", "replace").strip()
-    return text or None
+    return text if text and text != "None" else None  # Slurm says "None" for no reason
 
 
 class _LogTail:

@@ -310,3 +310,26 @@ def test_a_job_that_never_ran_the_step_fails(
     wf.submit()
     assert wf.wait(timeout=60) == "Failed"
     assert "ended without running the step" in wf.query_step(name="s")[0].message
+
+
+def test_retry_count_resubmits_a_failed_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """machine_dict["retry_count"] asks DPDispatcher's resubmission for: the job runs again."""
+    monkeypatch.chdir(tmp_path)
+    # the marker sits in the submission's folder, which both attempts share (a path under /tmp
+    # would be mapped into the job's own folder, as every /tmp path of a script is)
+    script = "if [ -f ../failed-once ]; then echo second try; else touch ../failed-once; exit 4; fi"
+    machine = {
+        "batch_type": "Shell",
+        "context_type": "LocalContext",
+        "remote_root": str(tmp_path / "remote"),
+        "retry_count": 1,
+    }
+    ex = DispatcherExecutor(machine_dict=machine, check_interval=0.3)
+    wf = Workflow(name="resubmit")
+    wf.add(Step("flaky", template=ShellOPTemplate(name="flaky", script=script), executor=ex))
+    wf.submit()
+    assert wf.wait(timeout=60) == "Succeeded"
+    log = _log_of(tmp_path, "flaky")
+    assert "resubmitting (1/1)" in log and "second try" in log

@@ -262,6 +262,7 @@ def main(paths: dict[str, Any], packed: str) -> int:
             tails.pop()
         interval, cap = 0.2, float(cfg.get("check_interval") or 10.0)
         last = None
+        resubmits, allowed = 0, int(machine_dict.get("retry_count") or 0)
         while True:
             time.sleep(interval)
             interval = min(cap, interval * 1.5)
@@ -288,6 +289,14 @@ def main(paths: dict[str, Any], packed: str) -> int:
             if state != 2:
                 for tail in tails:
                     tail.pump()
+            if state == 4 and resubmits < allowed:
+                # machine_dict["retry_count"]: DPDispatcher's own resubmission, asked for
+                resubmits += 1
+                _say(f"{label} job {job.job_id} failed; resubmitting ({resubmits}/{allowed})")
+                job.submit_job()
+                interval, last = 0.2, None
+                _say(f"{label} job {job.job_id} submitted")
+                continue
             if state in (5, 4, 7):  # finished, terminated, failed
                 break
             if state == 100:

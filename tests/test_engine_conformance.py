@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance_cases import CORPUS, Case, cases
+from conformance_cases import CORPUS, RANDOM_RETRY_LIMIT, Case, cases
 from conformance_facts import FACTS
 
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -84,6 +84,15 @@ def test_manifest_reaches_the_expected_phase(case: Case, corpus_results: dict[st
     if case.skip_reason:
         pytest.skip(case.skip_reason)
     phase, status, seconds = corpus_results[case.path]
+    limit = RANDOM_RETRY_LIMIT.get(case.path)
+    if limit is not None and phase == "Failed":
+        # the unlucky draw Argo also makes now and then: every retry must have been used
+        attempts = [n for n in status["nodes"].values() if n.get("type") == "Pod"]
+        assert status.get("message") == "No more retries left" or any(
+            n.get("message") == "No more retries left" for n in status["nodes"].values()
+        ), status.get("message")
+        assert len(attempts) == limit + 1, len(attempts)
+        return
     assert phase == case.phase, (
         f"{case.path}: expected {case.phase}, got {phase} ({status.get('message')}) after "
         f"{seconds:.1f} s; feature: {case.feature}"

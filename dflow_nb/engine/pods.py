@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..path_text import path_pattern
 from .pool import RESULT_LIMIT, PoolOutcome, _Tail, _Tee, get_pool
 
 __all__ = [
@@ -144,10 +145,9 @@ class _Remap:
                     roots.add(parent)
                     parent = parent.rsplit("/", 1)[0]
         self.roots = roots
-        alternation = "|".join(re.escape(r) for r in sorted(roots, key=len, reverse=True))
         # A path starts after a non-path character and ends before one: `/var/tmp`, `/tmpfoo`
         # and `/hello.txt-2` are not `/tmp` or `/hello.txt`.
-        self._re = re.compile(rf"(?<![\w.~/}})-])(?:{alternation})(?![\w.~-])")
+        self._re = path_pattern(roots)
 
     def path(self, path: str) -> Path:
         """Where the pod's absolute `path` lives on this machine."""

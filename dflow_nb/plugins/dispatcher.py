@@ -26,13 +26,13 @@ import base64
 import copy
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 from ..config import config
 from ..executor import Executor
+from ..path_text import path_pattern
 
 __all__ = ["DispatcherExecutor"]
 
@@ -56,12 +56,6 @@ def _b64(data: dict[str, Any]) -> str:
 
 def _driver_source() -> str:
     return (Path(__file__).with_name("dispatch_job.py")).read_text()
-
-
-def _path_pattern(roots: list[str]) -> re.Pattern[str]:
-    alternation = "|".join(re.escape(r) for r in sorted(set(roots), key=len, reverse=True))
-    # a path starts after a non-path character and ends before one, as in the engine's pods
-    return re.compile(rf"(?<![\w.~/}})$-])(?:{alternation})(?![\w.~-])")
 
 
 class DispatcherExecutor(Executor):
@@ -226,7 +220,7 @@ class DispatcherExecutor(Executor):
             if isinstance(p.get("valueFrom"), dict) and p["valueFrom"].get("path")
         ]
         roots = ["/tmp"] + [p for p in in_paths + out_paths if p.startswith("/")]
-        pattern = _path_pattern(roots)
+        pattern = path_pattern(roots, not_after="$")
 
         def job_path(text: str) -> str:
             if not self.map_tmp_dir:

@@ -293,7 +293,12 @@ def test_pbs_job_deleted_on_terminate(standin_batch: Path) -> None:
     assert "running" in (msg or ""), f"the job never ran; the step says {msg!r}"
     wf.terminate()
     assert wf.wait(timeout=30) == "Failed"
-    state = json.loads(next((standin_batch.parent / "batch-state").glob("*.json")).read_text())
+    # the workflow ends at once; the dispatcher runs qdel within its grace period (as scancel)
+    job_file = next((standin_batch.parent / "batch-state").glob("*.json"))
+    deadline = time.monotonic() + 20
+    while json.loads(job_file.read_text())["state"] != "F" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = json.loads(job_file.read_text())
     assert state["state"] == "F" and state["exit"] == 271  # qdel'ed
     assert "cancelling PBS job" in _log_of(standin_batch, "long")
 

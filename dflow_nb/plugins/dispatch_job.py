@@ -137,25 +137,37 @@ def _pending_reason(machine: Any, job: Any, batch: str) -> str | None:
 
 
 class _LogTail:
-    """Copies the job's output file into this pod's log while the job runs."""
+    """Copies the job's output file into this pod's log while the job runs.
 
-    def __init__(self, context: Any, name: str, stream: Any) -> None:
+    On this machine (a local context) it reads only what is new; over SSH it reads the file
+    through DPDispatcher, which has no offset, and writes out what was not seen yet.
+    """
+
+    def __init__(self, context: Any, name: str, stream: Any, local: bool) -> None:
         self.context = context
         self.name = name
         self.stream = stream
+        self.local = local
         self.seen = 0
 
     def pump(self) -> None:
         try:
-            if not self.context.check_file_exists(self.name):
-                return
-            text = self.context.read_file(self.name)
+            if self.local:
+                with open(os.path.join(self.context.remote_root, self.name), "rb") as f:
+                    f.seek(self.seen)
+                    data = f.read()
+                self.seen += len(data)
+                text = data.decode("utf-8", "replace")
+            else:
+                if not self.context.check_file_exists(self.name):
+                    return
+                whole = self.context.read_file(self.name)
+                text, self.seen = whole[self.seen :], max(self.seen, len(whole))
         except Exception:
             return
-        if len(text) > self.seen:
-            self.stream.write(text[self.seen :])
+        if text:
+            self.stream.write(text)
             self.stream.flush()
-            self.seen = len(text)
 
 
 def main(paths: dict[str, Any], packed: str) -> int:
@@ -255,8 +267,8 @@ def main(paths: dict[str, Any], packed: str) -> int:
             raise RuntimeError(f"{label} did not accept the job (no job id); see the log above")
         _say(f"{label} job {job.job_id} submitted")
         tails = [
-            _LogTail(machine.context, os.path.join("task", task_dict["outlog"]), sys.stdout),
-            _LogTail(machine.context, os.path.join("task", task_dict["errlog"]), sys.stderr),
+            _LogTail(machine.context, os.path.join("task", task_dict["outlog"]), sys.stdout, local),
+            _LogTail(machine.context, os.path.join("task", task_dict["errlog"]), sys.stderr, local),
         ]
         if task_dict["errlog"] == task_dict["outlog"]:
             tails.pop()

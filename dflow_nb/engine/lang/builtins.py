@@ -150,7 +150,7 @@ def _b_repeat(s: Any, n: Any) -> str:
     count = _to_int(n)
     if count < 0:
         raise _Fail(f"invalid argument for repeat (expected positive integer, got {count})")
-    if count > 1_000_000:
+    if count > 1_000_000:  # expr-lang's own check in builtin repeat
         raise _Fail("memory budget exceeded")
     return _need_str(s, "repeat") * count
 

@@ -8,6 +8,7 @@ from typing import Any
 from .builtins import _BUILTINS
 from .errors import _Fail, _NilChain
 from .govalue import _go_type, go_sprint
+from .limits import spend
 from .parser import _PREDICATES, Node
 from .sprig import _ARGO_HELPERS
 from .values import (
@@ -214,6 +215,7 @@ def _compile_binary(op: str, lf: Fn, rf: Fn) -> Fn:
             b = rf(env, fr)
             if type(a) is not int or type(b) is not int:
                 raise _Fail(f"invalid operation: {_go_type(a)} .. {_go_type(b)}")
+            spend(b - a + 1)
             return list(range(a, b + 1))
 
         return rng

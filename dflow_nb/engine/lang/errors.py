@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .limits import shorten
+
 
 class ExprError(ValueError):
     """An expression that does not parse or fails at run time; the message quotes it."""
@@ -12,7 +14,7 @@ class ExprError(ValueError):
         if expression is None:
             super().__init__(problem)
         else:
-            super().__init__(f"{problem} (in expression {expression!r})")
+            super().__init__(f"{problem} (in expression {shorten(expression)!r})")
 
 
 class _Fail(Exception):

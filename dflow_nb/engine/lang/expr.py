@@ -19,6 +19,7 @@ from .compiler import _compile
 from .errors import ExprError, _Fail, _NilChain
 from .govalue import _from_json, _to_json, go_sprint
 from .jsonpath import _jsonpath
+from .limits import MemoryBudgetExceeded, deep, too_deep
 from .parser import Node, _Parser
 
 __all__ = [
@@ -76,20 +77,26 @@ class Expr:
         self.tree = tree
         self._ids: frozenset[str] | None = None
         try:
-            self._fn = _compile(tree)
+            with deep(source):
+                self._fn = _compile(tree)
         except _Fail as exc:
             raise ExprError(str(exc), source) from None
+        except RecursionError:
+            raise ExprError(too_deep("expr-lang"), source) from None
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         """Run against a nested environment (see :func:`expand_scope`); errors are ExprError."""
         try:
-            return self._fn(env, None)
+            with deep(self.source):
+                return self._fn(env, None)
         except _Fail as exc:
+            raise ExprError(str(exc), self.source) from None
+        except MemoryBudgetExceeded as exc:
             raise ExprError(str(exc), self.source) from None
         except _NilChain:
             return None
         except RecursionError:
-            raise ExprError("expression nests too deeply", self.source) from None
+            raise ExprError(too_deep("expr-lang"), self.source) from None
 
     def identifiers(self) -> set[str]:
         """See :func:`identifiers` (computed once per compiled expression)."""
@@ -105,11 +112,12 @@ class Expr:
 def compile_expr(source: str) -> Expr:
     """Parse and compile ``source`` once; the result is cached, so repeated calls are cheap."""
     try:
-        tree = _Parser(source).parse()
+        with deep(source):
+            tree = _Parser(source).parse()
     except _Fail as exc:
         raise ExprError(str(exc), source) from None
     except RecursionError:
-        raise ExprError("expression nests too deeply", source) from None
+        raise ExprError(too_deep("expr-lang"), source) from None
     return Expr(source, tree)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .goregex import GoRegexError, compile_regex, is_regex
 from .govalue import go_format_float
+from .limits import deep, shorten, too_deep
 
 __all__ = ["WhenError", "evaluate_when", "go_format_float", "parse_when", "tokenize_when"]
 
@@ -826,6 +827,14 @@ class _Planner:
 @functools.lru_cache(maxsize=4096)
 def _compile_when(text: str) -> Stage:
     try:
+        with deep(text):
+            return _compile_when_deep(text)
+    except RecursionError:
+        raise WhenError(f"{too_deep('when')}: '{shorten(text)}'") from None
+
+
+def _compile_when_deep(text: str) -> Stage:
+    try:
         tokens = tokenize_when(text)
         _check_syntax(tokens)
         tokens = _optimize(tokens)
@@ -864,7 +873,10 @@ def evaluate_when(text: str) -> bool:
         return True
     stage = _compile_when(text)
     try:
-        result = stage()
+        with deep(text):
+            result = stage()
+    except RecursionError:
+        raise WhenError(f"{too_deep('when')}: '{shorten(text)}'") from None
     except _GovalError as exc:
         raise WhenError(f"Failed to evaluate 'when' expresion '{text}': {exc}") from None
     if type(result) is not bool:

@@ -1,4 +1,4 @@
-"""expr-lang's tokenizer (expr v1.17.8 parser/lexer): numbers, strings with Go escapes, operators."""
+"""expr-lang's tokenizer (expr v1.17.8 parser/lexer): numbers, Go-escaped strings, operators."""
 
 from __future__ import annotations
 

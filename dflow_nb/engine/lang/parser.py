@@ -1,4 +1,4 @@
-"""expr-lang's Pratt parser (expr v1.17.8 parser/parser.go): the precedence table and syntax tree."""
+"""expr-lang's Pratt parser (expr v1.17.8 parser/parser.go): precedence table, syntax tree."""
 
 from __future__ import annotations
 

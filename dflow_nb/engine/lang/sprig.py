@@ -21,6 +21,7 @@ from .builtins import _ATOI, _b_float, _b_int, _b_uniq, _go_split, _need_map, _u
 from .errors import _Fail
 from .govalue import _from_json, _go_type, _to_json, go_quote, go_sprint
 from .jsonpath import _jsonpath
+from .limits import spend
 from .values import _deep_equal, _regex, _wrap64
 
 
@@ -100,6 +101,7 @@ def _until_step(start: int, stop: int, step: int) -> list[int]:
     if step == 0:
         return []
     if (stop < start and step < 0) or (stop > start and step > 0):
+        spend(len(range(start, stop, step)))
         return list(range(start, stop, step))
     return []
 
@@ -107,6 +109,13 @@ def _until_step(start: int, stop: int, step: int) -> list[int]:
 def _s_until(count: Any) -> list[int]:
     n = _go_arg(count, "int", "until")
     return _until_step(0, n, -1 if n < 0 else 1)
+
+
+def _s_repeat(n: Any, s: Any) -> str:
+    text = _go_arg(s, "string", "repeat")
+    count = max(_go_arg(n, "int", "repeat"), 0)
+    spend(count * max(len(text), 1))
+    return str(text * count)
 
 
 def _s_seq(*params: Any) -> str:
@@ -535,7 +544,7 @@ _SPRIG: dict[str, Callable[..., Any]] = {
     "title": _str_fn("title", lambda s: re.sub(r"\b\w", lambda m: m.group().upper(), s)),
     "untitle": _str_fn("untitle", lambda s: re.sub(r"\b\w", lambda m: m.group().lower(), s)),
     "substr": _s_substr,
-    "repeat": lambda n, s: _go_arg(s, "string", "repeat") * max(_go_arg(n, "int", "repeat"), 0),
+    "repeat": lambda n, s: _s_repeat(n, s),
     "trimall": _str_fn("trimall", lambda a, b: b.strip(a)),
     "trimAll": _str_fn("trimAll", lambda a, b: b.strip(a)),
     "trimSuffix": _str_fn("trimSuffix", lambda a, b: b[: -len(a)] if a and b.endswith(a) else b),

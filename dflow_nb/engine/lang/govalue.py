@@ -273,12 +273,10 @@ def anystring(value: Any) -> str:
 
     Numbers go through float64 and ``FormatFloat('f', -1)`` (so ``1.0`` is ``1``, ``1.50`` is
     ``1.5`` and huge integers lose digits, exactly as in Argo); booleans are ``true``/``false``;
-    ``None`` is the empty string (an unset value); maps and lists are their compact Go JSON.
+    maps and lists are their compact Go JSON.
     """
     if isinstance(value, str):
         return value
-    if value is None:
-        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

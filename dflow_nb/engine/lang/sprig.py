@@ -21,6 +21,7 @@ from .builtins import _ATOI, _b_float, _b_int, _b_uniq, _go_split, _need_map, _u
 from .errors import _Fail
 from .govalue import _from_json, _go_type, _to_json, go_quote, go_sprint
 from .jsonpath import _jsonpath
+from .goregex import quote_meta
 from .limits import spend
 from .values import _deep_equal, _regex, _wrap64
 
@@ -766,7 +767,7 @@ _SPRIG: dict[str, Callable[..., Any]] = {
     ),
     "regexSplit": _s_regex(_s_regex_split, []),
     "mustRegexSplit": _s_regex_split,
-    "regexQuoteMeta": _str_fn("regexQuoteMeta", re.escape),
+    "regexQuoteMeta": _str_fn("regexQuoteMeta", quote_meta),
 }
 
 for _name in ("ago", "date_in_zone", "dateInZone", "date_modify", "dateModify", "duration"):

@@ -19,9 +19,9 @@ from typing import Any
 
 from .builtins import _ATOI, _b_float, _b_int, _b_uniq, _go_split, _need_map, _unsupported
 from .errors import _Fail
+from .goregex import quote_meta
 from .govalue import _from_json, _go_type, _to_json, go_quote, go_sprint
 from .jsonpath import _jsonpath
-from .goregex import quote_meta
 from .limits import spend
 from .values import _deep_equal, _regex, _wrap64
 

@@ -12,6 +12,7 @@ from .common import (
     _link_tree,
     _set_nested_none,
 )
+from .lang.govalue import anystring
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -192,7 +193,7 @@ def _template_outputs(
                 ) from exc
         if value is None:
             continue
-        text = value if isinstance(value, str) else json.dumps(value)
+        text = anystring(value)
         params.append({"name": p["name"], "value": text})
         if p.get("globalName"):
             self._set_global_param(p["globalName"], text)

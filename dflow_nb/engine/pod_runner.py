@@ -4,7 +4,6 @@ a Retry node runs attempts with Argo's policy, expression and backoff (SEMANTICS
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from .common import (
     _store_at_key,
     _with_retries,
 )
+from .lang.govalue import anystring
 from .status import now_iso
 
 if TYPE_CHECKING:
@@ -211,9 +211,7 @@ async def _run_pod(
     for pname, d in decl.items():
         if pname not in have and "value" in d and not d.get("valueFrom"):
             value = d["value"]
-            params.append(
-                {"name": pname, "value": value if isinstance(value, str) else json.dumps(value)}
-            )
+            params.append({"name": pname, "value": anystring(value)})
     for p in params:
         d = decl.get(p["name"]) or {}
         if d.get("globalName"):

@@ -32,6 +32,7 @@ from .common import (
     _params,
     _Terminated,
 )
+from .lang.govalue import anystring
 from .status import COMPLETED, FULFILLED, RunStatus, now_iso
 
 __all__ = ["Scheduler", "StepError"]
@@ -243,7 +244,7 @@ class Scheduler:
             value = p.get("value", p.get("default"))
             if value is None and "valueFrom" in p:
                 value = (p["valueFrom"] or {}).get("default")
-            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+            text = "" if value is None else anystring(value)
             g[f"workflow.parameters.{p['name']}"] = text
             plist.append({"name": p["name"], "value": text})
         g["workflow.parameters.json"] = json.dumps(plist)
@@ -1069,7 +1070,7 @@ class Scheduler:
         for p in result.get("parameters") or []:
             v = p.get("value")
             if v is not None and not isinstance(v, str):
-                p["value"] = json.dumps(v) if not isinstance(v, (int, float)) else str(v)
+                p["value"] = anystring(v)
         return result
 
     # methods that live in their own modules, bound here

@@ -13,12 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Listener", "RunStatus", "now_iso"]
+from ..vocab import COMPLETED, FULFILLED, PENDING
+
+__all__ = ["COMPLETED", "FULFILLED", "Listener", "RunStatus", "now_iso"]
 
 Listener = Callable[[dict[str, Any]], None]
-
-COMPLETED = ("Succeeded", "Failed", "Error")
-FULFILLED = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
 
 
 def now_iso(t: float | None = None) -> str:
@@ -35,7 +34,7 @@ class RunStatus:
 
     def __init__(self, workflow_name: str) -> None:
         self.workflow_name = workflow_name
-        self.phase = "Pending"
+        self.phase = PENDING
         self.started_at: str | None = None
         self.finished_at: str | None = None
         self.message: str | None = None

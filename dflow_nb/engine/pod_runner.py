@@ -4,6 +4,7 @@ a Retry node runs attempts with Argo's policy, expression and backoff (SEMANTICS
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from .common import (
 )
 from .lang.govalue import anystring
 from .status import now_iso
+
+log = logging.getLogger("dflow_nb.engine")
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -135,6 +138,36 @@ def _retry_expression(
 
 
 # pods
+HOST_ALIASES_ENV = "DFLOW_NB_HOST_ALIASES"
+
+
+def _host_aliases(
+    spec: dict[str, Any], tmpl: dict[str, Any], node: dict[str, Any]
+) -> dict[str, str]:
+    """``hostAliases`` (workflow's, then the template's, as Argo merges them into the pod spec).
+
+    Kubernetes writes them into the pod's ``/etc/hosts``; a local step shares this machine's
+    hosts file, so they cannot apply: the log says so, and the lines the pod's ``/etc/hosts``
+    would have got are passed as ``$DFLOW_NB_HOST_ALIASES`` for tools that want them.
+    """
+    entries = list(spec.get("hostAliases") or []) + list(tmpl.get("hostAliases") or [])
+    if not entries:
+        return {}
+    lines = [
+        " ".join([str(e.get("ip", ""))] + [str(h) for h in e.get("hostnames") or []])
+        for e in entries
+        if isinstance(e, dict)
+    ]
+    log.warning(
+        "step %s: hostAliases (%s) are not applied: local steps use this machine's /etc/hosts "
+        "(the entries are in $%s)",
+        node.get("displayName") or node.get("name"),
+        "; ".join(lines),
+        HOST_ALIASES_ENV,
+    )
+    return {HOST_ALIASES_ENV: "\n".join(lines)}
+
+
 async def _run_pod(
     self: Scheduler,
     node: dict[str, Any],
@@ -152,7 +185,7 @@ async def _run_pod(
         template=tmpl,
         step_dir=step_dir,
         input_artifacts=in_arts,
-        env={},
+        env=_host_aliases(self.spec, tmpl, node),
         timeout=timeout,
         python_mode=self.python_mode,
         local_entrypoints=self.local_entrypoints,

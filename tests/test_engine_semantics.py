@@ -111,3 +111,66 @@ def test_host_aliases_are_accepted_and_logged(
         phase, _ = _run(tmp_path, _wf([tmpl]))
     assert phase == "Succeeded"
     assert "hostAliases (127.0.0.1 argo.io) are not applied" in caplog.text
+
+
+def _suspend_wf(valuefrom: dict[str, Any], inputs: list[dict[str, Any]] | None = None) -> Any:
+    """test/e2e/suspend_test.go: TestSuspendNodeTimeoutWith(No)DefaultValue, 1 s instead of 5."""
+    approve: dict[str, Any] = {
+        "name": "approve",
+        "suspend": {"duration": "1"},
+        "outputs": {
+            "parameters": [{"name": "message", "valueFrom": {"supplied": {}, **valuefrom}}]
+        },
+    }
+    if inputs:
+        approve["inputs"] = {"parameters": inputs}
+    echo = _sh("echo", "echo {{inputs.parameters.message}}")
+    echo["inputs"] = {"parameters": [{"name": "message"}]}
+    main = {
+        "name": "suspend",
+        "steps": [
+            [{"name": "approve", "template": "approve"}],
+            [
+                {
+                    "name": "release",
+                    "template": "echo",
+                    "arguments": {
+                        "parameters": [
+                            {
+                                "name": "message",
+                                "value": "{{steps.approve.outputs.parameters.message}}",
+                            }
+                        ]
+                    },
+                }
+            ],
+        ],
+    }
+    return _wf([main, approve, echo])
+
+
+def test_suspend_timeout_uses_the_default(tmp_path: Path) -> None:
+    phase, st = _run(tmp_path, _suspend_wf({"default": "default message"}))
+    assert phase == "Succeeded"
+    nodes = _by_name(st)
+    assert nodes["approve"]["outputs"]["parameters"] == [
+        {"name": "message", "value": "default message"}
+    ]
+    assert nodes["release"]["outputs"]["result"] == "default message"
+
+
+def test_suspend_timeout_falls_back_to_the_input_default(tmp_path: Path) -> None:
+    wf = _suspend_wf({}, inputs=[{"name": "message", "default": "from input"}])
+    phase, st = _run(tmp_path, wf)
+    assert phase == "Succeeded"
+    assert _by_name(st)["release"]["outputs"]["result"] == "from input"
+
+
+def test_suspend_timeout_without_default_fails_the_suspend_node(tmp_path: Path) -> None:
+    phase, st = _run(tmp_path, _suspend_wf({}))
+    assert phase == "Failed"
+    approve = _by_name(st)["approve"]
+    want = "raw output parameter 'message' has not been set and does not have a default value"
+    assert approve["phase"] == "Error"
+    assert approve["message"] == want
+    assert "release" not in _by_name(st)

@@ -223,3 +223,28 @@ def _template_outputs(
         out["artifacts"] = art_out
         self.status.update(node["id"], _artifact_paths=paths)
     return out
+
+
+def suspend_outputs(tmpl: dict[str, Any]) -> dict[str, Any] | None:
+    """A suspend node's outputs when its ``duration`` runs out with nothing supplied.
+
+    Argo (``addRawOutputFields``, ``OverrideOutputParametersWithDefault``): each output parameter
+    with ``valueFrom.supplied`` takes ``valueFrom.default``, else the default of the input
+    parameter of the same name; with neither, the suspend node errors with Argo's message.
+    """
+    inputs = {p.get("name"): p for p in (tmpl.get("inputs") or {}).get("parameters") or [] if p}
+    params = []
+    for p in (tmpl.get("outputs") or {}).get("parameters") or []:
+        vf = p.get("valueFrom") or {}
+        if "supplied" not in vf:
+            continue
+        default = vf.get("default")
+        if default is None:
+            default = (inputs.get(p.get("name")) or {}).get("default")
+        if default is None:
+            raise StepError(
+                f"raw output parameter '{p.get('name')}' has not been set and does not have a "
+                "default value"
+            )
+        params.append({"name": p["name"], "value": anystring(default)})
+    return {"parameters": params} if params else None

@@ -608,7 +608,12 @@ class Scheduler:
             return
         self.status.update(node["id"], phase="Running")
         await asyncio.sleep(_duration(duration))
-        self._finish(node, "Succeeded")
+        try:  # the duration ran out: supplied outputs take their defaults (Argo's auto-resume)
+            supplied = outputs.suspend_outputs(tmpl)
+        except StepError as exc:
+            self._finish(node, "Error", str(exc))
+            return
+        self._finish(node, "Succeeded", **({"outputs": supplied} if supplied else {}))
 
     # ------------------------------------------------------------------------------------------
     # steps (3.6)

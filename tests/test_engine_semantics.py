@@ -8,6 +8,10 @@ accepted, suspend outputs (supplied/default), daemon templates. Expected values 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +178,84 @@ def test_suspend_timeout_without_default_fails_the_suspend_node(tmp_path: Path) 
     assert approve["phase"] == "Error"
     assert approve["message"] == want
     assert "release" not in _by_name(st)
+
+
+def _daemon_tmpl(script: str = "sleep 100", **extra: Any) -> dict[str, Any]:
+    return {**_sh("redis-tmpl", script), "daemon": True, **extra}
+
+
+def test_daemon_in_a_dag_lets_dependents_run_and_stops_with_its_scope(tmp_path: Path) -> None:
+    """test/e2e/daemon_pod_test.go TestWorkflowCompletesIfContainsDaemonPod (sleep 100s)."""
+    main = {
+        "name": "whalesay",
+        "dag": {
+            "tasks": [
+                {"name": "redis", "template": "redis-tmpl"},
+                {"name": "whale", "dependencies": ["redis"], "template": "whale-tmpl"},
+            ]
+        },
+    }
+    t0 = time.monotonic()
+    phase, st = _run(tmp_path, _wf([main, _daemon_tmpl(), _sh("whale-tmpl", "echo hi")]))
+    assert phase == "Succeeded"
+    assert time.monotonic() - t0 < 20  # not the daemon's 100 s
+    nodes = _by_name(st)
+    assert nodes["whale"]["phase"] == "Succeeded"
+    assert nodes["redis"]["phase"] == "Succeeded"  # stopped when the DAG completed
+    assert "daemoned" not in nodes["redis"]
+    assert nodes["redis"]["finishedAt"] <= nodes["sem"]["finishedAt"]
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A folder outside /tmp (each local step sees /tmp as its own), removed after the test."""
+    path = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else Path.cwd()))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_daemon_in_steps_serves_the_next_group(tmp_path: Path, shared: Path) -> None:
+    """The daemon is up while the next step group runs, and is stopped after it."""
+    flag = shared / "up"
+    daemon = _daemon_tmpl(f"touch {flag}; exec sleep 100")
+    check = _sh("check", f"test -e {flag}")
+    main = {
+        "name": "main",
+        "steps": [
+            [{"name": "server", "template": "redis-tmpl"}],
+            [{"name": "client", "template": "check"}],
+        ],
+    }
+    phase, st = _run(tmp_path, _wf([main, daemon, check]))
+    assert phase == "Succeeded"
+    nodes = _by_name(st)
+    assert nodes["client"]["phase"] == "Succeeded"
+    assert nodes["server"]["phase"] == "Succeeded"
+
+
+def test_daemon_that_exits_is_failed(tmp_path: Path) -> None:
+    """Argo marks a daemon's pod that succeeds by itself Failed: daemons run until stopped."""
+    phase, st = _run(tmp_path, _wf([_daemon_tmpl("exit 0")]))
+    assert phase == "Failed"
+    assert _by_name(st)["sem"]["phase"] == "Failed"
+
+
+def test_daemon_retries_until_it_runs(tmp_path: Path, shared: Path) -> None:
+    """A daemon failing before it runs is retried; once daemoned, its Retry node is too."""
+    marker = shared / "tries"
+    script = f'echo x >> {marker}; [ "$(wc -l < {marker})" -ge 2 ] || exit 1; exec sleep 100'
+    daemon = _daemon_tmpl(script, retryStrategy={"limit": 3})
+    main = {
+        "name": "main",
+        "steps": [
+            [{"name": "server", "template": "redis-tmpl"}],
+            [{"name": "after", "template": "ok"}],
+        ],
+    }
+    phase, st = _run(tmp_path, _wf([main, daemon, _sh("ok", "true")]))
+    assert phase == "Succeeded"
+    nodes = _by_name(st)
+    assert nodes["server"]["type"] == "Retry" and nodes["server"]["phase"] == "Succeeded"
+    assert nodes["server(0)"]["phase"] == "Failed"
+    assert nodes["server(1)"]["phase"] == "Succeeded"
+    assert nodes["after"]["phase"] == "Succeeded"

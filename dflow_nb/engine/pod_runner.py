@@ -71,6 +71,9 @@ async def _run_retry(
         await self._run_kind(child, attempt_tmpl, local, in_arts, depth, retries=attempt)
         last = self.status.nodes[child["id"]]
         phase = last.get("phase")
+        if last.get("daemoned"):  # the daemon runs: so does its Retry node, until its scope ends
+            self.status.update(node["id"], phase="Running", daemoned=True)
+            return self.status.nodes[node["id"]]
         if phase == "Succeeded":
             break
         retryable = (

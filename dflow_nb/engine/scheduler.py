@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import dag_runner, outputs, pod_runner
+from . import daemons, dag_runner, outputs, pod_runner
 from .common import (
     _ARTIFACT_REF,
     _FAIL_FAST,
@@ -271,7 +271,7 @@ class Scheduler:
         retry = self.spec.get("retryStrategy")
         if retry and not tmpl.get("retryStrategy"):
             tmpl = {**tmpl, "retryStrategy": retry}
-        return await self.run_template(
+        node = await self.run_template(
             name=self.name,
             display=self.name,
             tmpl=tmpl,
@@ -283,6 +283,8 @@ class Scheduler:
             depth=0,
             root=True,
         )
+        await daemons.stop_scope(self, None)  # the workflow's own daemons (no boundary)
+        return self.status.nodes[node["id"]]
 
     async def _run_exit_handler(self, phase: str, message: str | None) -> tuple[str, str | None]:
         hooks = self.spec.get("hooks") or {}
@@ -570,10 +572,14 @@ class Scheduler:
         retries: int | None = None,
     ) -> None:
         try:
-            if "steps" in tmpl:
-                await self._run_steps(node, tmpl, local, in_arts, depth)
-            elif "dag" in tmpl:
-                await self._run_dag(node, tmpl, local, in_arts, depth)
+            if "steps" in tmpl or "dag" in tmpl:
+                run_scope = self._run_steps if "steps" in tmpl else self._run_dag
+                try:
+                    await run_scope(node, tmpl, local, in_arts, depth)
+                finally:  # the scope ended: its daemons stop (killDaemonedChildren)
+                    await daemons.stop_scope(self, node["id"])
+            elif ("container" in tmpl or "script" in tmpl) and tmpl.get("daemon") is True:
+                await daemons.run_daemon(self, node, tmpl, local, in_arts, retries)
             elif "container" in tmpl or "script" in tmpl:
                 await self._run_pod(node, tmpl, local, in_arts, retries)
             elif "suspend" in tmpl:

@@ -1,10 +1,11 @@
-"""Old import path of :mod:`dflow_nb.engine.lang.govaluate`: Argo's language lives in engine/lang/.
+"""Old import path of :mod:`.lang.govaluate` (Argo's language lives in engine/lang/)."""
 
-The name is bound to the same module object, so attributes and monkeypatches are shared.
-"""
-
-import sys
+from typing import Any
 
 from .lang import govaluate as _impl
+from .lang.govaluate import *  # noqa: F403
+from .lang.govaluate import __all__  # noqa: F401
 
-sys.modules[__name__] = _impl
+
+def __getattr__(name: str) -> Any:  # private names too (PEP 562)
+    return getattr(_impl, name)

@@ -619,7 +619,7 @@ class Scheduler:
         except StepError as exc:
             self._finish(node, "Error", str(exc))
             return
-        self._finish(node, "Succeeded", **({"outputs": supplied} if supplied else {}))
+        self._finish(node, "Succeeded", None, outputs=supplied)  # None: no outputs key
 
     # ------------------------------------------------------------------------------------------
     # steps (3.6)

@@ -19,7 +19,7 @@ import unicodedata
 from typing import Any, Callable
 
 from .goregex import GoRegexError, compile_regex, is_regex
-from .govalue import go_format_float
+from .govalue import go_format_float, go_sprint
 from .limits import deep, shorten, too_deep
 
 __all__ = ["WhenError", "evaluate_when", "go_format_float", "parse_when", "tokenize_when"]
@@ -503,20 +503,8 @@ def _try_parse_time(text: str) -> float | None:
 
 
 def _go_str(value: Any) -> str:
-    """fmt's %v for the values govaluate handles."""
-    if value is None:
-        return "<nil>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float):
-        return go_format_float(value)
-    if isinstance(value, list):
-        return "[" + " ".join(_go_str(v) for v in value) + "]"
-    if is_regex(value):
-        return value.pattern
-    return str(value)
+    """fmt's %v for the values govaluate handles (a compiled pattern prints as its text)."""
+    return str(value.pattern) if is_regex(value) else go_sprint(value)
 
 
 # --- planner and evaluator ---------------------------------------------------------------------

@@ -121,3 +121,14 @@ def test_memory_budget_fails_the_step_and_the_workflow(tmp_path: Path) -> None:
     nodes = run.status_dict()["nodes"]
     failed = [n for n in nodes.values() if n.get("displayName") == "big"]
     assert failed and "memory budget exceeded" in failed[0]["message"]
+
+
+def test_long_expressions_in_threads_share_the_stack_and_restore_it() -> None:
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = sys.getrecursionlimit()
+    src = " && ".join(["true"] * 1000)
+    with ThreadPoolExecutor(4) as ex:
+        assert all(ex.map(lambda _: evaluate(src, {}), range(16)))
+    assert sys.getrecursionlimit() == before

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Iterator
 
 __all__ = ["MAX_DEPTH", "MEMORY_BUDGET", "MemoryBudgetExceeded", "deep", "shorten", "spend"]
@@ -42,21 +43,35 @@ def spend(size: int) -> None:
         raise MemoryBudgetExceeded(size)
 
 
+_lock = threading.Lock()
+_active = 0  # long expressions being handled now, in any thread
+_saved = 0  # the recursion limit before the first of them raised it
+
+
 @contextlib.contextmanager
 def deep(source: str) -> Iterator[None]:
-    """Let a long expression recurse up to :data:`MAX_DEPTH` levels while it is handled."""
+    """Let a long expression recurse up to :data:`MAX_DEPTH` levels while it is handled.
+
+    The recursion limit is process-wide: it is raised when the first long expression starts
+    and put back when the last one (in any thread) ends.
+    """
+    global _active, _saved
     if len(source) < _SHORT:
         yield
         return
-    old = sys.getrecursionlimit()
-    raised = old < _FRAMES
-    if raised:
-        sys.setrecursionlimit(_FRAMES)
+    with _lock:
+        if _active == 0:
+            _saved = sys.getrecursionlimit()
+            if _saved < _FRAMES:
+                sys.setrecursionlimit(_FRAMES)
+        _active += 1
     try:
         yield
     finally:
-        if raised:
-            sys.setrecursionlimit(old)
+        with _lock:
+            _active -= 1
+            if _active == 0 and _saved < _FRAMES:
+                sys.setrecursionlimit(_saved)
 
 
 def shorten(source: str, limit: int = 120) -> str:

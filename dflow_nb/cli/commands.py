@@ -217,7 +217,7 @@ def lint(files: tuple[str, ...], crd: Path | None, output: str) -> None:
 
 
 def _local_runs(root: Path) -> list[tuple[str, dict[str, Any]]]:
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     if not root.is_dir():
         return out
     for d in root.iterdir():
@@ -261,7 +261,8 @@ def list_runs(workdir: Path | None, output: str) -> None:
     for name, s in runs:
         click.echo(
             f"{name:<40} {str(s.get('phase')):<10} {str(s.get('startedAt') or ''):<21} "
-            f"{duration(s):>8} {str(s.get('progress') or ''):>9}  {str(s.get('message') or '')[:60]}"
+            f"{duration(s):>8} {str(s.get('progress') or ''):>9}  "
+            f"{str(s.get('message') or '')[:60]}"
         )
 
 

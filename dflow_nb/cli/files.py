@@ -50,7 +50,8 @@ def read_documents(path: Path) -> tuple[list[Any], str]:
             return [json.loads(text)], text
         return [d for d in yaml.load_all(text, Loader=loader) if d is not None], text  # noqa: S506
     except (yaml.YAMLError, ValueError) as exc:
-        raise InputError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}")
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise InputError(f"{path}: not valid {kind}: {exc}") from None
 
 
 def as_workflow(doc: Any, where: str) -> dict[str, Any]:
@@ -96,8 +97,8 @@ def _from_python(path: Path, name: str | None) -> dict[str, Any]:
     found = {k: v for k, v in scope.items() if isinstance(v, Workflow)}
     if len(found) != 1:
         raise InputError(
-            f"{path}: defines {len(found)} Workflow objects ({', '.join(sorted(found)) or 'none'}); "
-            f"name one as {path}:NAME"
+            f"{path}: defines {len(found)} Workflow objects "
+            f"({', '.join(sorted(found)) or 'none'}); name one as {path}:NAME"
         )
     return next(iter(found.values())).to_dict()
 

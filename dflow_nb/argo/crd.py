@@ -169,7 +169,10 @@ def _describe(error: Any) -> str:
             error.instance
         )
     if kind == "additionalProperties":
-        return f"{path}: {error.message.split(' (')[0]} (unknown field; check the spelling)"
+        known = (error.schema or {}).get("properties") or {}
+        extra = sorted(k for k in (error.instance or {}) if k not in known)
+        names = ", ".join(repr(k) for k in extra) or "?"
+        return f"{path}: unknown field {names} (check the spelling)"
     if kind == "anyOf":
         return f"{path}: {_short(error.instance)} is neither integer nor string"
     if kind == "required":

@@ -61,19 +61,14 @@ def _label(node: dict[str, Any]) -> str:
     return f"{node.get('displayName')!r} ({node.get('id')}, {node.get('phase')})"
 
 
-def _node_key(node: dict[str, Any]) -> str | None:
-    for p in (node.get("inputs") or {}).get("parameters") or []:
-        if p.get("name") == "dflow_key":
-            return str(p.get("value"))
-    return None
-
-
 def find_pod_node(nodes: dict[str, dict[str, Any]], step: Any, where: str) -> dict[str, Any]:
     """The Pod node ``step`` names: a ``query_step`` result, a node id, a key or a step name.
 
     A name shared by several pods (a loop, retries) picks the one that failed when exactly one
     did; otherwise the error lists them so the caller can pass an id.
     """
+    from .argo_status import _node_key
+
     node_id = getattr(step, "id", None) or (step.get("id") if isinstance(step, dict) else None)
     if node_id is None and isinstance(step, str) and step in nodes:
         node_id = step
@@ -193,7 +188,9 @@ def _placed_input(run_dir: Path, node: dict[str, Any], path: str) -> Path | None
     if not step_dir or not path.startswith("/"):
         return None
     rel = path.strip("/")
-    base = run_dir / step_dir
+    base = (run_dir / step_dir).resolve()
+    if run_dir.resolve() not in base.parents:  # a status file is input too: stay in the run
+        return None
     placed = base / rel if rel.startswith("tmp/") or rel == "tmp" else base / "root" / rel
     return placed.resolve() if placed.exists() else None
 

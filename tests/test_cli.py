@@ -125,7 +125,14 @@ def test_entrypoint_and_workflow_template(core: Path, tmp_path: Path) -> None:
 
 def test_bad_usage_exits_2(core: Path, tmp_path: Path) -> None:
     hello = str(core / "arguments-parameters.yaml")
+    anchors = "".join(
+        f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdef", "bcdefg")
+    )
+    (tmp_path / "bomb.yaml").write_text(
+        'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n' + anchors
+    )
     for args, said in [
+        (["lint", "bomb.yaml"], "expands to more than"),  # nested YAML aliases: refused
         (["run", hello, "-p", "message"], "expected NAME=VALUE"),
         (["run", hello, "--entrypoint", "nope"], "no such template"),
         (["run", "missing.yaml"], "no such file"),

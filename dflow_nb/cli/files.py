@@ -21,6 +21,8 @@ __all__ = ["InputError", "apply_arguments", "load", "parse_parameters", "read_do
 _KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A manifest larger than this is refused before parsing (Argo's own limit is 1 MiB)."""
+MAX_NODES = 2_000_000
+"""A document expanding (through YAML aliases) past this many values is refused."""
 
 
 class InputError(Exception):
@@ -47,11 +49,34 @@ def read_documents(path: Path) -> tuple[list[Any], str]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         if path.suffix == ".json":
-            return [json.loads(text)], text
-        return [d for d in yaml.load_all(text, Loader=loader) if d is not None], text  # noqa: S506
+            docs = [json.loads(text)]
+        else:
+            docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]  # noqa: S506
+        for d in docs:
+            _check_expansion(d, path)
+        return docs, text
     except (yaml.YAMLError, ValueError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise InputError(f"{path}: not valid {kind}: {exc}") from None
+
+
+def _check_expansion(doc: Any, path: Path) -> None:
+    """Refuse a document that expands past MAX_NODES values (YAML aliases nest exponentially:
+    a few lines of anchors can stand for billions of values, which every walk would visit)."""
+    count = 0
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise InputError(
+                f"{path}: expands to more than {MAX_NODES} values (nested YAML aliases?); "
+                "refused"
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def as_workflow(doc: Any, where: str) -> dict[str, Any]:

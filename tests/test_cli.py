@@ -126,7 +126,8 @@ def test_entrypoint_and_workflow_template(core: Path, tmp_path: Path) -> None:
 def test_bad_usage_exits_2(core: Path, tmp_path: Path) -> None:
     hello = str(core / "arguments-parameters.yaml")
     anchors = "".join(
-        f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdef", "bcdefg")
+        f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n"
+        for p, k in zip("abcdef", "bcdefg", strict=True)
     )
     (tmp_path / "bomb.yaml").write_text(
         'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n' + anchors

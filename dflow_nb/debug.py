@@ -243,10 +243,11 @@ def _post_mortem(exc: BaseException) -> None:
     tb = exc.__traceback__
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
-    if shell is not None:
+    if shell is not None:  # the shell's own debugger class: the notebook's ipdb> prompt
         from IPython.core.debugger import Pdb
 
-        debugger = Pdb()
+        debugger = getattr(shell, "debugger_cls", None) or Pdb
+        debugger = debugger()
         debugger.reset()
         debugger.interaction(None, tb)
         return

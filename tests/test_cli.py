@@ -88,6 +88,14 @@ def test_success_with_a_parameter_then_list_get_logs(core: Path, tmp_path: Path)
     ]
 
 
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "dflow-nb"
+    if not script.is_file():
+        pytest.skip(f"{script} is not installed (pip install -e . makes it)")
+    r = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("dflow-nb, version ")
+
+
 def test_failure_exits_1_and_json_is_argo_status(core: Path, tmp_path: Path) -> None:
     r = cli("run", str(core / "exit-handlers.yaml"), "-o", "json", cwd=tmp_path)
     assert r.returncode == 1

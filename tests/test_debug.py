@@ -98,6 +98,31 @@ def test_post_mortem_stops_at_the_op_frame(
     assert "re-ran in" in capsys.readouterr().out
 
 
+def test_in_ipython_the_shells_debugger_stops(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wf = failed_python_run()
+    seen: list[Any] = []
+
+    class Recorder:
+        def reset(self) -> None:
+            pass
+
+        def interaction(self, frame: Any, tb: Any) -> None:
+            seen.append(tb)
+
+    import IPython
+
+    monkeypatch.setattr(
+        IPython, "get_ipython", lambda: type("Shell", (), {"debugger_cls": Recorder})
+    )
+    wf.debug("use", quiet=True)
+    (tb,) = seen
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_code.co_name == "use"
+
+
 def test_a_fixed_op_on_the_same_inputs(workdir: Path) -> None:
     wf = failed_python_run()
     result = wf.debug("use", op=use_fixed, post_mortem=False, quiet=True)

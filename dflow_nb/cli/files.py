@@ -70,8 +70,7 @@ def _check_expansion(doc: Any, path: Path) -> None:
         count += 1
         if count > MAX_NODES:
             raise InputError(
-                f"{path}: expands to more than {MAX_NODES} values (nested YAML aliases?); "
-                "refused"
+                f"{path}: expands to more than {MAX_NODES} values (nested YAML aliases?); refused"
             )
         if isinstance(item, dict):
             stack.extend(item.values())

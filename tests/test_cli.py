@@ -178,7 +178,14 @@ def test_dflow_python_file_retry_and_debug(tmp_path: Path) -> None:
     assert r.returncode == 0 and "doubling 6" in r.stdout and "Succeeded, exit code 0" in r.stdout
 
 
-def _pty_run(args: list[str], cwd: Path, timeout: float = 120) -> tuple[int, str]:
+def _pty_run(
+    args: list[str],
+    cwd: Path,
+    timeout: float = 120,
+    send: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal; ``send``: (when this appears, type that)."""
+    answers = list(send or [])
     env = {
         **os.environ,
         "PATH": f"{SHIMS}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -209,6 +216,8 @@ def _pty_run(args: list[str], cwd: Path, timeout: float = 120) -> tuple[int, str
                 if not data:
                     break
                 chunks.append(data)
+                if answers and answers[0][0] in b"".join(chunks):
+                    os.write(master, answers.pop(0)[1])
             elif proc.poll() is not None:
                 break
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -271,6 +280,38 @@ def test_live_view_in_a_terminal(tmp_path: Path) -> None:
         "\x1b[32m", ""
     )
     assert "each(3:n3)" not in text.split("12/12")[-1]  # succeeded items are folded away
+
+
+FAILING_FILE = """
+from dflow_nb import Step, Workflow
+from dflow_nb.python import OP, PythonOPTemplate
+
+@OP.function
+def ratio(a: int, b: int) -> {"r": int}:
+    return {"r": a // b}
+
+wf = Workflow(name="ratio")
+wf.add(Step("ratio", PythonOPTemplate(ratio), parameters={"a": 7, "b": 0}))
+"""
+
+
+def test_debug_stops_in_pdb_in_a_terminal(tmp_path: Path) -> None:
+    (tmp_path / "ratio.py").write_text(FAILING_FILE)
+    r = cli("run", "ratio.py", "-o", "json", cwd=tmp_path)
+    assert r.returncode == 1
+    run_id = json.loads(r.stdout)["nodes"] and next(
+        p.name for p in tmp_path.iterdir() if p.name.startswith("ratio-")
+    )
+    code, text = _pty_run(
+        ["debug", run_id, "ratio"],
+        tmp_path,
+        send=[
+            (b"(Pdb) ", b"p a, b\n"),
+            (b"(7, 0)", b"q\n"),
+        ],
+    )
+    assert '-> return {"r": a // b}' in text  # stopped at the OP's own line
+    assert "(7, 0)" in text and code == 1
 
 
 def test_lint_findings_with_lines(core: Path, tmp_path: Path) -> None:

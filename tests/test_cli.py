@@ -299,9 +299,8 @@ def test_debug_stops_in_pdb_in_a_terminal(tmp_path: Path) -> None:
     (tmp_path / "ratio.py").write_text(FAILING_FILE)
     r = cli("run", "ratio.py", "-o", "json", cwd=tmp_path)
     assert r.returncode == 1
-    run_id = json.loads(r.stdout)["nodes"] and next(
-        p.name for p in tmp_path.iterdir() if p.name.startswith("ratio-")
-    )
+    assert json.loads(r.stdout)["phase"] == "Failed"
+    (run_id,) = [p.name for p in tmp_path.iterdir() if p.name.startswith("ratio-")]
     code, text = _pty_run(
         ["debug", run_id, "ratio"],
         tmp_path,

@@ -202,7 +202,11 @@ class PlainView:
 
     def update(self, status: Mapping[str, Any]) -> None:
         nodes = decode_nodes(status)
-        for nid in _order(nodes, list(nodes)):
+        root = find_root(nodes, self.title)
+        ids = _order(nodes, [i for i in nodes if i != root])
+        for nid in ([root] if root and self.seen.get(root) is None else []) + ids + [root]:
+            if nid is None:
+                continue
             n = nodes[nid]
             if n.get("type") in ("StepGroup", "TaskGroup"):
                 continue

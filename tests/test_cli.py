@@ -168,14 +168,56 @@ def test_dflow_python_file_retry_and_debug(tmp_path: Path) -> None:
     r = cli("run", "two.py", cwd=tmp_path)
     assert r.returncode == 2 and "defines 2 Workflow objects (other, wf)" in r.stderr
     run_id = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("twice-"))[0]
-    r = cli("retry", run_id, "-o", "json", cwd=tmp_path)
-    assert r.returncode == 0 and "reusing 1 succeeded step(s)" in r.stderr
-    steps = {n["displayName"]: n for n in json.loads(r.stdout)["nodes"].values()}
-    assert steps["first"]["message"].startswith("reused step")
+    r = cli("retry", run_id, cwd=tmp_path)
+    assert r.returncode == 2 and "only a Failed or Error run is retried" in r.stderr
     r = cli("logs", run_id, "second", cwd=tmp_path)
     assert r.stdout.strip() == "doubling 6"
     r = cli("debug", run_id, "second", "--no-pm", cwd=tmp_path)
     assert r.returncode == 0 and "doubling 6" in r.stdout and "Succeeded, exit code 0" in r.stdout
+
+
+def test_retry_reuses_succeeded_steps_of_argo_yaml(tmp_path: Path) -> None:
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "twostep-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "steps": [
+                        [{"name": "first", "template": "stamp"}],
+                        [{"name": "second", "template": "check"}],
+                    ],
+                },
+                {
+                    "name": "stamp",
+                    "script": {"image": "alpine", "command": ["sh"], "source": "date +%s%N"},
+                },
+                {
+                    "name": "check",
+                    "container": {
+                        "image": "alpine",
+                        "command": ["sh", "-c"],
+                        "args": ['test -n "$DFLOW_NB_TEST_FLAG"'],
+                    },
+                },
+            ],
+        },
+    }
+    (tmp_path / "two.yaml").write_text(json.dumps(manifest))  # JSON is YAML
+    r = cli("run", "two.yaml", "-o", "json", cwd=tmp_path)
+    assert r.returncode == 1
+    first = {n["displayName"]: n for n in json.loads(r.stdout)["nodes"].values()}
+    (run_id,) = [p.name for p in tmp_path.iterdir() if p.name.startswith("twostep-")]
+    r = cli("retry", run_id, "-o", "json", cwd=tmp_path, env={"DFLOW_NB_TEST_FLAG": "1"})
+    assert r.returncode == 0, r.stderr
+    assert "reusing 1 succeeded step(s)" in r.stderr
+    again = {n["displayName"]: n for n in json.loads(r.stdout)["nodes"].values()}
+    assert again["first"]["message"].startswith("reused step")
+    assert again["first"]["outputs"]["result"] == first["first"]["outputs"]["result"]
+    assert again["second"]["phase"] == "Succeeded"
 
 
 def _pty_run(

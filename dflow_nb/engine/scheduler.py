@@ -384,6 +384,10 @@ class Scheduler:
                 message=str(exc),
             )
         key = local.get("inputs.parameters.dflow_key")
+        if not key and self.reuse:  # `dflow-nb retry`: succeeded nodes reused by their name
+            from .nodeid import node_reuse_key
+
+            key = node_reuse_key(self.name, name)
         if key and key in self.reuse:
             return self._reused(name, display, tmpl, key, boundary, parents, root, resolved)
         retry = resolved.get("retryStrategy")

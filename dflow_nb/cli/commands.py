@@ -341,9 +341,15 @@ def logs(run_id: str, step: str | None, workdir: Path | None, argo: bool) -> Non
             for i in _order(nodes, list(nodes))
             if nodes[i].get("type") == "Pod"
         ]
+    root = Path(run.run_dir).resolve()
     for n in picked:
         rel = n.get("dflowNbStepDir")
-        log = (run.run_dir / rel / "log.txt") if rel else None
+        log = (root / str(rel) / "log.txt").resolve() if rel else None
+        if log is not None and root not in log.parents:  # the status file is input too
+            raise click.UsageError(
+                f"step {n.get('displayName')!r}: its folder {rel!r} is "
+                f"outside the run folder {str(root)!r}; refused"
+            )
         text = log.read_text(errors="replace") if log is not None and log.is_file() else ""
         name = n.get("displayName")
         for line in text.splitlines():

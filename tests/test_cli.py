@@ -421,6 +421,11 @@ def test_argo_get_logs_run(argo: tuple[StandInArgo, dict[str, str]], tmp_path: P
     assert r.returncode == 0, r.stderr
     assert "fail  Failed" in r.stdout and "failed with exit code 1" in r.stdout
     assert "tok" not in r.stdout + r.stderr
+    r = cli("get", "no-such-workflow", "--argo", cwd=tmp_path, env=env)
+    assert r.returncode == 1 and r.stderr.startswith("Error: ") and "Traceback" not in r.stderr
+    away = {**env, "DFLOW_HOST": "http://127.0.0.1:9"}  # nothing listens on the discard port
+    r = cli("get", "steps-failed", "--argo", cwd=tmp_path, env=away)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "tok" not in r.stderr
     server.logs[("steps-parallel-succeeded", "steps-4k5vn-whalesay-1044844302")] = ["hello1"]
     r = cli("logs", "steps-parallel-succeeded", "hello1", "--argo", cwd=tmp_path, env=env)
     assert r.stdout == "hello1\n"

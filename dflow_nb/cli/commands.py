@@ -113,7 +113,22 @@ def _image_commands(items: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Errors from the Argo server (unreachable, refused, not found) exit 1 with their message,
+    not a traceback: they say what was refused and why already."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from ..argo.errors import ArgoError
+
+            if isinstance(exc, ArgoError):
+                raise click.ClickException(str(exc)) from None
+            raise
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dflow-nb")
 def cli() -> None:
     """Run, lint and inspect Argo workflows (YAML, JSON, or dflow Python) without a cluster."""

@@ -370,6 +370,16 @@ class Workflow:
         """Log text of one step (from ``query_step``, or a node id), or of every pod."""
         return str(self._action("logs", step, container=container))
 
+    def debug(self, step: Any, **kwargs: Any) -> Any:
+        """Re-run one step of this finished run in the kernel with the inputs it had.
+
+        A Python OP stops in the debugger at its exception; a shell step prints its output and
+        exit code. Options and details: :func:`dflow_nb.debug.debug_step`, docs/debugging.md.
+        """
+        from .debug import debug_step
+
+        return debug_step(self._handle(), step, **kwargs)
+
     def subscribe(self, listener: Any) -> Any:
         """Call ``listener(event)`` on every status change; returns an unsubscribe function."""
         return self._handle().subscribe(listener)

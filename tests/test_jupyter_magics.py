@@ -116,3 +116,38 @@ def test_mode_config_and_usage_errors(
     assert "%dflow_get WORKFLOW STEP.OUTPUT" in str(exc.value)
     with pytest.raises(UsageError):
         ip.run_cell_magic("dflow_op", "", "x = 1\n")
+
+
+def test_dflow_debug_stops_in_the_shells_debugger(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ip.run_cell_magic(
+        "dflow_op", "", 'def div(a: int, b: int) -> {"q": int}:\n    return {"q": a // b}\n'
+    )
+    ip.run_cell(
+        "from dflow_nb import Step, Workflow\n"
+        "from dflow_nb.python import PythonOPTemplate\n"
+        "wf = Workflow(name='cells')\n"
+        "wf.add(Step('div', template=PythonOPTemplate(div), parameters={'a': 1, 'b': 0}))\n"
+        "wf.submit()\n"
+        "phase = wf.wait(60)\n"
+    )
+    assert ip.user_ns["phase"] == "Failed"
+    stops: list[object] = []
+
+    class Recorder:
+        def reset(self) -> None:
+            pass
+
+        def interaction(self, frame: object, tb: object) -> None:
+            stops.append(tb)
+
+    monkeypatch.setattr(InteractiveShell, "debugger_cls", Recorder)
+    result = ip.run_line_magic("dflow_debug", "wf div")
+    assert len(stops) == 1 and isinstance(result.exception, ZeroDivisionError)
+    result = ip.run_line_magic("dflow_debug", "wf div --no-pm")
+    assert len(stops) == 1 and result.phase == "Failed"
+    for bad in ("wf", "nope div", "wf missing-step"):
+        with pytest.raises(UsageError) as exc:
+            ip.run_line_magic("dflow_debug", bad)
+        assert "%dflow_debug WF STEP" in str(exc.value)

@@ -47,7 +47,7 @@ async def _run_retry(
     node = self._new_node(
         name, display, "Retry", template=tmpl, boundary=boundary, parents=parents, root=root
     )
-    self._set_inputs(node, tmpl, local)
+    self._set_inputs(node, tmpl, local, in_arts)
     self.status.update(node["id"], phase="Running")
     limit_raw = retry.get("limit")
     limit = None if limit_raw is None else int(str(limit_raw))
@@ -66,7 +66,7 @@ async def _run_retry(
             boundary=boundary,
             parents=[node["id"]],
         )
-        self._set_inputs(child, tmpl, local)
+        self._set_inputs(child, tmpl, local, in_arts)
         attempt_tmpl = _with_retries(tmpl, attempt)
         await self._run_kind(child, attempt_tmpl, local, in_arts, depth, retries=attempt)
         last = self.status.nodes[child["id"]]

@@ -387,6 +387,10 @@ class Scheduler:
                 message=str(exc),
             )
         key = local.get("inputs.parameters.dflow_key")
+        if not key and self.reuse:  # `dflow-nb retry`: succeeded nodes reused by their name
+            from .nodeid import node_reuse_key
+
+            key = node_reuse_key(self.name, name)
         if key and key in self.reuse:
             return self._reused(name, display, tmpl, key, boundary, parents, root, resolved)
         retry = resolved.get("retryStrategy")
@@ -403,7 +407,7 @@ class Scheduler:
             parents=parents,
             root=root,
         )
-        self._set_inputs(node, resolved, local)
+        self._set_inputs(node, resolved, local, in_arts)
         await self._run_kind(node, resolved, local, in_arts, depth)
         return self.status.nodes[node["id"]]
 
@@ -515,8 +519,15 @@ class Scheduler:
         raise StepError(f"fromExpression {expr!r} did not select an artifact")
 
     def _set_inputs(
-        self, node: dict[str, Any], tmpl: dict[str, Any], local: dict[str, str]
+        self,
+        node: dict[str, Any],
+        tmpl: dict[str, Any],
+        local: dict[str, str],
+        in_arts: dict[str, Path] | None = None,
     ) -> None:
+        """The node's ``inputs``: parameter values, and each input artifact with the store key
+        it came from (as Argo writes ``s3.key`` on input artifacts), so a step can be re-run
+        later with exactly these inputs (``wf.debug``)."""
         ins = tmpl.get("inputs") or {}
         params = []
         for p in ins.get("parameters") or []:
@@ -527,6 +538,12 @@ class Scheduler:
         if params:
             inputs["parameters"] = params
         arts = [{"name": a["name"], "path": a.get("path", "")} for a in ins.get("artifacts") or []]
+        for a in arts:
+            src = (in_arts or {}).get(a["name"])
+            if src is not None:
+                from .store import key_for
+
+                a["s3"] = {"key": key_for(src, self.run_dir)}
         if arts:
             inputs["artifacts"] = arts
         if inputs:

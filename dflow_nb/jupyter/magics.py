@@ -3,8 +3,9 @@
 ``%%dflow_op`` turns a cell into a function OP (one annotated function, or the cell body with
 its inputs and outputs declared on the magic line); ``%%dflow_shell`` does the same for a shell
 script; ``%dflow_mode`` and ``%dflow_config`` set the backend; ``%dflow_get`` binds a step's
-output in the namespace. Arguments are split with ``shlex`` (IPython's parse_argstring keeps
-quotes), and a bad line raises UsageError showing the right form.
+output in the namespace; ``%dflow_debug`` re-runs a step with its inputs (``dflow_nb/debug.py``).
+Arguments are split with ``shlex`` (IPython's parse_argstring keeps quotes), and a bad line
+raises UsageError showing the right form.
 
 The cell's code runs in the user's namespace through ``shell.run_cell``, as any cell does, so
 the OP's source is in IPython's line cache and travels with the manifest as source.
@@ -26,6 +27,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 __all__ = ["DflowMagics", "parse_decl", "parse_op_line"]
 
+DEBUG_USAGE = (
+    "%dflow_debug WF STEP [--no-pm]: re-run STEP (a name, key or node id) of the finished "
+    "workflow WF here with the inputs it had; --no-pm: do not stop in the debugger"
+)
 OP_USAGE = (
     "%%dflow_op [NAME] [--in NAME:TYPE ...] [--out NAME:TYPE ...] [--image IMAGE] "
     "[--python-packages PATH[,PATH]] [--timeout SECONDS] [--retries N]\n"
@@ -323,6 +328,22 @@ class DflowMagics(Magics):
             value = read_artifact(dest.resolve(), _artifact_kind(step, output))
         ns[target] = value
         return None
+
+    @line_magic
+    def dflow_debug(self, line: str) -> Any:
+        """Re-run one step of a finished run here with its inputs (``wf.debug``)."""
+        words = shlex.split(line)
+        no_pm = "--no-pm" in words
+        words = [w for w in words if w != "--no-pm"]
+        if len(words) != 2:
+            raise UsageError(DEBUG_USAGE)
+        wf = self.shell.user_ns.get(words[0])  # type: ignore[union-attr]
+        if wf is None or not hasattr(wf, "debug"):
+            raise UsageError(f"{words[0]!r} is not a Workflow in this notebook\n{DEBUG_USAGE}")
+        try:
+            return wf.debug(words[1], post_mortem=not no_pm)
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"{str(exc).strip(chr(34) + chr(39))}\n{DEBUG_USAGE}") from None
 
 
 def _artifact_kind(step: Any, output: str) -> str:

@@ -132,6 +132,12 @@ def _op_label(spec: dict[str, Any]) -> str:
 def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
     import traceback
 
+    # As the interactive interpreter does for an uncaught exception: after an in-process run
+    # (``python_mode="inline"``, ``wf.debug``) ``pdb.pm()`` and ``%debug`` reach the OP's frame.
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
+    if sys.version_info >= (3, 12):
+        setattr(sys, "last_exc", exc)
+
     if trace:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     kind = {EXIT_TRANSIENT: "transient error, retried if retries remain"}.get(code, "fatal error")

@@ -1,7 +1,7 @@
 """Argo's deterministic node ids and pod names: defined in :mod:`dflow_nb.vocab`.
 
 Node ids are how ``status.nodes`` is keyed and pod names appear in log artifact keys; this old
-import path re-exports them.
+import path re-exports them, beside the key under which `dflow-nb retry` reuses a node.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "k8s_api_server": None,
     "private_key_host_path": None,
     "save_path_as_parameter": False,
-    "catalog_dir_name": ".dflow_nb",
+    "catalog_dir_name": ".dflow",
     "archive_mode": "tar",
     "util_image": "python:3.11",
     "util_image_pull_policy": None,

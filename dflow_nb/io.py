@@ -53,7 +53,9 @@ def encode_value(value: Any) -> Any:
     ref = getattr(value, "argo_var", None)
     if callable(ref):
         return str(ref())
-    return json.dumps(value)
+    from .runtime.values import to_jsonpickle
+
+    return json.dumps(to_jsonpickle(value))
 
 
 def _step_input_value(value: Any) -> Any:

@@ -48,6 +48,7 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "util_image_pull_policy": None,
     "extender_image": None,
     "mode": "debug",
+    "detach": False,
     "debug_copy_method": "symlink",
     "debug_workdir": ".",
     "debug_s3": False,

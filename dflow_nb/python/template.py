@@ -285,7 +285,7 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "name": pname,
                 "type": type_to_str(p.type) if p.type is not None else "typing.Any",
                 "path": p.value_from_path,
-                "has_default": p.default is not UNSET,
+                **({"has_default": True} if p.default is not UNSET else {}),
             }
             for pname, p in self.outputs.parameters.items()
             if not pname.startswith("dflow_")

@@ -489,8 +489,9 @@ def _artifact_count(step: Step, slices: Any) -> Any:
             return list(range(len(path_list)))
         producer = getattr(src, "step", None)
         save = getattr(getattr(producer, "template", None), "save_path_list", None)
-        if producer is not None and callable(save) and getattr(src, "name", None):
-            pname = save(src.name).name
+        aname = getattr(src, "name", None)
+        if producer is not None and callable(save) and aname:
+            pname = save(aname).name
             ref = OutputParameter()
             ref._bind(pname, step=producer)
             return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(ref)})))")

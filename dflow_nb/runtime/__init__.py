@@ -223,9 +223,11 @@ def _execute(
     from .values import coerce, decode, encode
 
     op_name = op_class.__name__
+    # objects in parameters may be of classes defined next to the OP (its module or globals)
     mod = _sys.modules.get(getattr(op_class, "__module__", "") or "")
-    if mod is not None:  # objects in parameters may be of classes defined next to the OP
-        values_module.NAMESPACES[:] = [vars(mod)]
+    code = getattr(op_class, "func", None) or getattr(op_class, "execute", None)
+    values_module.NAMESPACES[:] = [vars(mod)] if mod is not None else []
+    values_module.NAMESPACES.append(getattr(code, "__globals__", None) or {})
     in_sign = op_class.get_input_sign()  # type: ignore[attr-defined]
     out_sign = op_class.get_output_sign()  # type: ignore[attr-defined]
     slices = spec.get("slices") or None

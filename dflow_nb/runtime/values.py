@@ -69,7 +69,9 @@ def _find_class(path: str) -> Any:
     module, _, qualname = path.rpartition(".")
     candidates: list[Any] = []
     mod = sys.modules.get(module)
-    if mod is None and module:
+    if mod is None and module and module.split(".")[0] in sys.modules:
+        # a submodule of a package already in use: import it. A value never makes this process
+        # import a package it had not imported (data does not choose what code runs).
         try:
             import importlib
 
@@ -89,8 +91,9 @@ def _find_class(path: str) -> Any:
         if isinstance(obj, type):
             return obj
     raise ValueError(
-        f"the parameter holds an object of class {path!r}, which cannot be imported here; "
-        "ship its module with the OP (upload_packages / python_packages)"
+        f"the parameter holds an object of class {path!r}, which is not defined here: import "
+        "its module first (in the step: import it in the OP's module, and ship it with "
+        "upload_packages / python_packages)"
     )
 
 

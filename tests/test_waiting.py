@@ -1,9 +1,6 @@
-"""dflow_nb.waiting: when submit() waits, and that a kernel gets the live widget first."""
+"""dflow_nb.waiting: when submit() waits, and that an interrupt ends only the wait."""
 
 from __future__ import annotations
-
-import threading
-from typing import Any
 
 import pytest
 
@@ -26,29 +23,19 @@ class _Run:
     id = "r-1"
 
     def __init__(self, interrupt: bool = False) -> None:
-        self.done = threading.Event()
         self.interrupt = interrupt
+        self.waited = False
 
     def wait(self, timeout: float | None = None) -> str:
         if self.interrupt:
             raise KeyboardInterrupt
-        self.done.set()
+        self.waited = True
         return "Succeeded"
 
 
-def test_in_a_kernel_the_widget_is_shown_before_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    import IPython.display
-
-    shown: list[Any] = []
-    monkeypatch.setattr(waiting, "_in_kernel", lambda: True)
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+def test_wait_and_interrupt_stops_the_wait_not_the_run(capsys: pytest.CaptureFixture[str]) -> None:
     run = _Run()
-    waiting.wait_for_end("the-wf", run, shown_before=False)
-    assert shown == ["the-wf"] and run.done.is_set()
-    waiting.wait_for_end("the-wf", _Run(), shown_before=True)  # already on screen: not twice
-    assert shown == ["the-wf"]
-
-
-def test_interrupt_stops_the_wait_not_the_run(capsys: pytest.CaptureFixture[str]) -> None:
-    waiting.wait_for_end("wf", _Run(interrupt=True), shown_before=True)
+    waiting.wait_for_end(run)
+    assert run.waited
+    waiting.wait_for_end(_Run(interrupt=True))
     assert "stopped waiting for workflow 'r-1'" in capsys.readouterr().err

@@ -376,11 +376,8 @@ def _execute(
     for a in out_arts:
         if a in stacked_arts:
             continue
-        value = results[0].get(a["name"])
-        if value is None:
-            Path(paths.map(a["path"])).mkdir(parents=True, exist_ok=True)
-            continue
-        save(a, value, None)
+        # an absent optional output is catalogued as None, so the next OP gets None (dflow)
+        save(a, results[0].get(a["name"]), None)
     for name, target in path_lists.items():
         from .artifacts import catalog_of
 

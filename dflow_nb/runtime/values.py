@@ -46,10 +46,15 @@ def to_jsonpickle(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (set, frozenset)):
         return {"py/set": [to_jsonpickle(v, depth + 1) for v in sorted(value, key=repr)]}
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        # jsonpickle's order: string keys first, then the others as "json://<key as JSON>"
+        out: dict[str, Any] = {
+            k: to_jsonpickle(v, depth + 1) for k, v in value.items() if isinstance(k, str)
+        }
         for k, v in value.items():
-            key = k if isinstance(k, str) else "json://" + json.dumps(to_jsonpickle(k, depth + 1))
-            out[key] = to_jsonpickle(v, depth + 1)
+            if not isinstance(k, str):
+                out["json://" + json.dumps(to_jsonpickle(k, depth + 1))] = to_jsonpickle(
+                    v, depth + 1
+                )
         return out
     if isinstance(value, os.PathLike):
         return os.fspath(value)

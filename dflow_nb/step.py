@@ -415,8 +415,19 @@ def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
     _check_literal_type_of(step, pname, tp, value)
 
 
+def _holds_ref(value: Any) -> bool:
+    """Whether a value is, or holds in a list or dict, a run-time reference."""
+    if isinstance(value, ArgoVar) or hasattr(value, "argo_var"):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_ref(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_ref(v) for v in value.values())
+    return False
+
+
 def _check_literal_type_of(step: Step, pname: str, tp: Any, value: Any) -> None:
-    if isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
+    if isinstance(value, str) or _holds_ref(value):
         return
     from .python.opio import format_type
     from .python.signcheck import matches

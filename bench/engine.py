@@ -11,8 +11,9 @@ The clock starts before the Workflow is built and stops when ``wf.query_status()
 Pending or Running (in debug mode both ``submit`` calls block until the end, as dflow's does,
 so the first query is the end); then the program checks the phase is Succeeded and the steps'
 ``y`` outputs add up. The first run in a fresh interpreter is "cold": for dflow_nb it includes
-starting the warm worker pool. Further runs in the same process are "warm" (measured for dflow_nb only: pydflow's debug
-mode starts a new process pool and a new interpreter per step every time).
+starting the warm worker pool. Further runs in the same process are "warm" (measured for
+dflow_nb only: pydflow's debug mode starts a new process pool and a new interpreter per step
+every time).
 
     .venv/bin/python bench/engine.py --case fan --size 50                 # one JSON line
     python3 bench/engine.py --package dflow --python bench/.venv-pydflow/bin/python --warm 0

@@ -253,8 +253,15 @@ class Workflow:
         return cls.from_dict(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
 
     # --- running (the engines plug in here) -------------------------------------------------
-    def submit(self, reuse_step: list[Any] | None = None, **kwargs: Any) -> Any:
-        """Start the workflow on the engine chosen by ``config["mode"]``; returns at once.
+    def submit(
+        self, reuse_step: list[Any] | None = None, wait: bool | None = None, **kwargs: Any
+    ) -> Any:
+        """Start the workflow on the engine chosen by ``config["mode"]``.
+
+        As in dflow, with the in-kernel engine (``"debug"``) this returns when the workflow has
+        ended, unless ``config["detach"]`` is set or ``wait=False``; in Argo mode it returns
+        once the server has the workflow (see ``dflow_nb/waiting.py``). In a notebook, a widget
+        shown before the submit follows the run while it waits.
 
         ``reuse_step``: steps from an earlier run (``query_step`` results) whose keys match
         steps of this one; those are not run again and keep their outputs. ``python_mode``
@@ -262,11 +269,14 @@ class Workflow:
         Python OPs.
         """
         from .backends import get_backend, notify_submitted
+        from .waiting import should_wait, wait_for_end
 
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
         self.id = getattr(run, "id", self.id)
         notify_submitted(self, run)
+        if should_wait(wait):
+            wait_for_end(run)
         return run
 
     def _handle(self) -> Any:

@@ -321,11 +321,10 @@ class DflowMagics(Magics):
             value = step.outputs.parameters[output].value
         else:
             from ..artifacts import download_artifact
-            from ..runtime.artifacts import read_artifact
 
             dest = Path(target)
-            download_artifact(step.outputs.artifacts[output], path=dest)
-            value = read_artifact(dest.resolve(), _artifact_kind(step, output))
+            got = download_artifact(step.outputs.artifacts[output], path=dest.resolve())
+            value = _shaped(got, _artifact_kind(step, output), dest.resolve())
         ns[target] = value
         return None
 
@@ -344,6 +343,21 @@ class DflowMagics(Magics):
             return wf.debug(words[1], post_mortem=not no_pm)
         except (KeyError, ValueError) as exc:
             raise UsageError(f"{str(exc).strip(chr(34) + chr(39))}\n{DEBUG_USAGE}") from None
+
+
+def _shaped(got: Any, kind: str, dest: Path) -> Any:
+    """What ``download_artifact`` returned (dflow's path object) as the OP declared it."""
+
+    def as_path(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: as_path(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [as_path(x) for x in v]
+        return None if v is None else Path(v)
+
+    if kind == "path":
+        return as_path(got[0]) if isinstance(got, list) and len(got) == 1 else dest
+    return as_path(got)
 
 
 def _artifact_kind(step: Any, output: str) -> str:

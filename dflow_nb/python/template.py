@@ -206,6 +206,7 @@ class PythonOPTemplate(ScriptOPTemplate):
                 )
 
     def _declare_io(self) -> None:
+        from ..config import config
         from .opio import Artifact, BigParameter, Parameter
 
         for pname, sign in self.op_class.get_input_sign().items():
@@ -235,6 +236,8 @@ class PythonOPTemplate(ScriptOPTemplate):
                     type=sign.type,
                     global_name=self.output_artifact_global_name.get(pname, sign.global_name),
                 )
+                if config.get("save_path_as_parameter"):
+                    self.save_path_list(pname)
             else:
                 tp = sign.type if isinstance(sign, Parameter) else sign
                 op = OutputParameter(
@@ -246,6 +249,8 @@ class PythonOPTemplate(ScriptOPTemplate):
                 )
                 if pname in self.output_parameter_default:
                     op.default = self.output_parameter_default[pname]
+                elif isinstance(sign, Parameter) and sign.has_default:
+                    op.default = sign.default  # taken when the OP leaves the output out
                 self.outputs.parameters[pname] = op
 
     # --- compilation ---------------------------------------------------------------------------
@@ -283,9 +288,15 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "name": pname,
                 "type": type_to_str(p.type) if p.type is not None else "typing.Any",
                 "path": p.value_from_path,
+                **({"has_default": True} if p.default is not UNSET else {}),
             }
             for pname, p in self.outputs.parameters.items()
             if not pname.startswith("dflow_")
+        ]
+        out_params += [
+            {"name": pname, "path": p.value_from_path, "path_list_of": pname[6:-10]}
+            for pname, p in self.outputs.parameters.items()
+            if pname.startswith("dflow_") and pname.endswith("_path_list")
         ]
         out_arts = [
             {
@@ -332,6 +343,19 @@ class PythonOPTemplate(ScriptOPTemplate):
             lines.append(self.post_script.rstrip("\n"))
         return "\n".join(lines) + "\n"
 
+    def save_path_list(self, name: str) -> OutputParameter:
+        """Also output the catalog of output artifact ``name`` as a parameter.
+
+        dflow's ``config["save_path_as_parameter"]`` parameter ``dflow_<name>_path_list``: a
+        step that slices this artifact by sub path (``Slices(sub_path=True)``) loops over it.
+        """
+        pname = f"dflow_{name}_path_list"
+        if pname not in self.outputs.parameters:
+            self.outputs.parameters[pname] = OutputParameter(
+                value_from_path=f"{self.tmp_root}/outputs/parameters/{pname}", default="[]"
+            )
+        return self.outputs.parameters[pname]  # type: ignore[no-any-return]
+
     def _ships_packages(self) -> bool:
         return bool(self.python_packages or upload_packages or self.upload_dflow)
 
@@ -360,10 +384,51 @@ class PythonOPTemplate(ScriptOPTemplate):
 
 def _packages_artifact(template: PythonOPTemplate) -> InputArtifact:
     a = InputArtifact(
-        path=f"{template.tmp_root}/inputs/artifacts/{PACKAGES_ARTIFACT}", optional=True
+        path=f"{template.tmp_root}/inputs/artifacts/{PACKAGES_ARTIFACT}",
+        optional=True,
+        source=_uploaded_packages(list(upload_packages) + list(template.python_packages)),
     )
     a._bind(PACKAGES_ARTIFACT, template=template)
     return a
+
+
+_PACKAGE_UPLOADS: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def _uploaded_packages(paths: list[str]) -> Any:
+    """The local packages (and modules) of ``upload_packages``/``python_packages``, uploaded.
+
+    dflow uploads them when the workflow is submitted and the step puts the folder holding each
+    one on ``sys.path`` (its catalog says where each is). One upload serves every template
+    with the same list until a file in it changes.
+    """
+    import os
+
+    found = sorted({os.path.abspath(p) for p in paths if p and os.path.exists(p)})
+    if not found:
+        return None
+    key = tuple(found)
+    stamp = max(_newest(p) for p in found)
+    cached = _PACKAGE_UPLOADS.get(key)
+    if cached is not None and cached[0] >= stamp:
+        return cached[1]
+    from ..artifacts import upload_artifact
+
+    art = upload_artifact(found)
+    _PACKAGE_UPLOADS[key] = (stamp, art)
+    return art
+
+
+def _newest(path: str) -> float:
+    import os
+
+    newest = os.path.getmtime(path)
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for f in files:
+                newest = max(newest, os.path.getmtime(os.path.join(root, f)))
+    return newest
 
 
 def _retry_strategy(

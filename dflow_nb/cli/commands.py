@@ -238,11 +238,14 @@ def _local_runs(root: Path) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     if not root.is_dir():
         return out
+    from ..engine.journal import read_run
+
     for d in root.iterdir():
-        status = d / "status"
-        if d.is_dir() and status.is_file() and (d / "workflow.json").is_file():
+        if d.is_dir() and (d / "workflow.json").is_file():
             try:
-                out.append((d.name, json.loads(status.read_text())))
+                out.append((d.name, read_run(d)[1]))
+            except FileNotFoundError:
+                continue
             except (OSError, ValueError):
                 out.append((d.name, {"phase": "Unknown", "message": "unreadable status file"}))
     return sorted(out, key=lambda r: (str(r[1].get("startedAt") or ""), r[0]))

@@ -191,13 +191,7 @@ async def _run_pod(
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-            reason = self._terminating
-            msg = (
-                "Stopped with strategy 'Terminate'"
-                if reason == "terminate"
-                else reason or "terminated"
-            )
-            self._finish(node, "Failed", msg)
+            self._finish(node, "Failed", self.stop_message())
             raise
         finally:
             self._tasks.discard(task)

@@ -23,8 +23,9 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import Any
 
-__all__ = ["guard", "lifeline_pid", "release", "set_pdeathsig"]
+__all__ = ["guard", "lifeline_pid", "pdeathsig_setter", "release"]
 
 _SOURCE = r"""
 import os, signal, sys
@@ -123,14 +124,20 @@ def lifeline_pid() -> int | None:
     return _proc.pid if _proc is not None and _proc.poll() is None else None
 
 
-def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
-    """Linux: deliver `sig` to this process when its parent (thread) dies. A no-op elsewhere."""
+def pdeathsig_setter() -> Any:
+    """A function that asks Linux to send a signal to the calling process when its parent
+    (thread) dies, ``PR_SET_PDEATHSIG``; a no-op elsewhere. Made once (ctypes, libc) in a
+    template process, so that each forked child pays only the system call."""
     if not sys.platform.startswith("linux"):
-        return
+        return lambda sig=signal.SIGKILL: None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return lambda sig=signal.SIGKILL: None
+
+    def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
+        prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+    return set_pdeathsig

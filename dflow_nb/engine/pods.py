@@ -18,7 +18,9 @@ Why each piece is here:
   [script]``, the order Argo's ``executeScript`` uses.
 - The process runs in its own session: on timeout or cancellation the whole group gets
   SIGTERM, then SIGKILL after a grace period, like a pod being deleted. When the main process
-  exits, what it left running is killed too, as it would be when the container stops.
+  exits, what it left running is killed too, as it would be when the container stops. The group
+  is on the kernel's lifeline (``lifeline.py``) while it runs: a kernel killed with SIGKILL
+  takes it along.
 - Python OP steps (the bootstrap written by ``dflow_nb/python/template.py``) skip the
   interpreter start: ``pool`` runs the step runtime in a warm worker (``pool.py``), ``inline``
   in the calling thread (for ``%debug``), ``process`` as a normal script step.
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from ..path_text import path_pattern
+from .lifeline import guard, release
 from .pool import RESULT_LIMIT, PoolOutcome, _Tail, _Tee, get_pool
 
 __all__ = [
@@ -528,6 +531,7 @@ async def _run_process(
             return _Ran(126, start_error=_start_error(argv[0], "permission denied"))
         except OSError as exc:
             return _Ran(126, start_error=_start_error(argv[0], exc.strerror or str(exc)))
+        guard(proc.pid)  # the kernel SIGKILLed: the lifeline kills this group
         assert proc.stdout is not None
         pump = _Pump(proc.stdout.fileno(), log)
         timed_out = False
@@ -552,6 +556,8 @@ async def _run_process(
         finally:
             pump.close()
             proc.stdout.close()
+            if proc.poll() is not None:
+                release(proc.pid)  # else a timer still SIGKILLs it: the lifeline keeps it
     rc = proc.returncode
     assert rc is not None
     if rc < 0:

@@ -247,16 +247,18 @@ def download_artifact(
 
 
 def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
-    src = _store() / key
+    from .path_text import confine
+
+    src = confine(_store(), key, "artifact key")
     if not src.exists():
-        src = Path(config.get("debug_workdir") or ".") / key
+        src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
     if not src.exists():
         raise FileNotFoundError(
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
             f"folders under config['debug_workdir'] = {config.get('debug_workdir')!r}"
         )
     if sub_path:
-        src = src / sub_path
+        src = confine(src, sub_path, f"artifact {key!r}: sub_path", resolve=True)
         if not src.exists():
             raise FileNotFoundError(f"artifact {key!r} has no sub_path {sub_path!r}")
         children = [src]

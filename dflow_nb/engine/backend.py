@@ -262,9 +262,8 @@ class LocalBackend:
         run.scheduler = sched
         with _runs_lock:
             _runs[name] = run
-        # the run exists from here on, whatever happens to this process next
-        journal.write_status()
-        record = EngineRecord(run_dir)
+        # the run exists from here on, whatever happens next; its status follows the heartbeat
+        record = EngineRecord(run_dir, on_beat=journal.flush)
 
         def main() -> None:
             loop = asyncio.new_event_loop()
@@ -293,6 +292,8 @@ class LocalBackend:
                 raise interrupted
 
         if mode == "inline":
+            if hasattr(wf, "to_dict"):  # interrupted, `wf` still knows its (ended) run
+                wf._run, wf.id = run, name
             main()
         else:
             t = threading.Thread(target=main, name=f"dflow_nb-{name}", daemon=True)
@@ -317,13 +318,18 @@ def _stop_after_interrupt(loop: asyncio.AbstractEventLoop, sched: Scheduler) -> 
         old = None
     try:
         sched._terminating = "interrupt"
-        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            loop.run_until_complete(
-                asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
-            )
+        for _attempt in range(5):  # an inline OP's interrupt may surface once more
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if not tasks:
+                break
+            for t in tasks:
+                t.cancel()
+            try:
+                loop.run_until_complete(
+                    asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+                )
+            except (KeyboardInterrupt, asyncio.TimeoutError):
+                continue
         sched.end_terminated("interrupt")
     finally:
         if old is not None:

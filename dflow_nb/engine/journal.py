@@ -1,7 +1,8 @@
 """The run folder: dflow's debug-mode layout (README 3.1.19), which is also the journal.
 
 ``<workdir>/<workflow id>/`` holds ``workflow.json`` (the manifest), ``status`` (Argo's status
-as JSON, rewritten at most twice a second and at the end) and one folder per Pod step with
+as JSON, written when the folder is made, then at most twice a second and at the end),
+``engine.json`` (who runs it, with a heartbeat: ``owner.py``) and one folder per Pod step with
 ``inputs/``, ``outputs/``, ``phase``, ``type``, ``script``, ``log.txt`` and ``workdir/``. A new
 process reads it back with ``Workflow(id=...)``.
 """
@@ -29,10 +30,12 @@ class Journal:
         self.run_dir = run_dir
         self.status = status
         self._last = 0.0
+        self._dirty = False
         self._lock = threading.Lock()
         self._dirs: dict[str, Path] = {}
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "workflow.json").write_text(json.dumps(manifest))
+        self.write_status()  # a run folder is readable from its first moment
 
     def node_started(
         self, node: dict[str, Any], step_dir: Path, tmpl: dict[str, Any], local: dict[str, str]
@@ -48,6 +51,7 @@ class Journal:
                 (pdir / p["name"]).write_text(value)
         (step_dir / "type").write_text("Pod")
         (step_dir / "phase").write_text("Running")
+        self._changed()
 
     def node_done(self, node: dict[str, Any]) -> None:
         step_dir = self._dirs.get(node["id"])
@@ -59,14 +63,26 @@ class Journal:
                 odir.mkdir(parents=True, exist_ok=True)
                 for p in params:
                     (odir / p["name"]).write_text(p.get("value", ""))
+        self._changed()
+
+    def _changed(self) -> None:
         now = time.monotonic()
         if now - self._last >= _WRITE_EVERY:
             self._last = now
+            self.write_status()
+        else:
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write ``status`` if a change was held back by the rate limit (the heartbeat calls
+        this, so the file is never more than a heartbeat behind)."""
+        if self._dirty:
             self.write_status()
 
     def write_status(self) -> None:
         """Write ``status`` atomically (a reader never sees half a file)."""
         with self._lock:
+            self._dirty = False
             data = self.status.to_dict()
             for nid, n in data["nodes"].items():
                 sd = self.status.nodes.get(nid, {}).get("_step_dir")

@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,9 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 class EngineRecord:
     """The ``engine.json`` of one run, kept fresh while the run is live in this process."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, on_beat: Callable[[], None] | None = None) -> None:
         self.path = run_dir / FILE
+        self.on_beat = on_beat
         pid = os.getpid()
         self.data: dict[str, Any] = {
             "pid": pid,
@@ -70,6 +72,11 @@ class EngineRecord:
         _ensure_beating()
 
     def beat(self) -> None:
+        if self.on_beat is not None:
+            try:
+                self.on_beat()
+            except Exception:  # noqa: BLE001, S110 - the heartbeat itself must go on
+                pass
         self.data["heartbeat"] = now_iso()
         self.data["heartbeatEpoch"] = time.time()
         try:
@@ -81,6 +88,7 @@ class EngineRecord:
         """The run ended (its final status is written): stop beating, record when."""
         with _live_lock:
             _live.discard(self)
+        self.on_beat = None
         self.data["finishedAt"] = now_iso()
         self.beat()
 

@@ -190,7 +190,7 @@ async def _run_pod(
             task.cancel()
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except BaseException:  # noqa: BLE001 - also the KeyboardInterrupt of an inline OP
                 pass
             self._finish(node, "Failed", self.stop_message())
             raise

@@ -441,25 +441,35 @@ async def _wait_exit(proc: subprocess.Popen[bytes]) -> int:
 async def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the group, SIGKILL it after the grace period: what deleting a pod does.
 
-    The SIGKILL is armed on a timer thread, so it still comes if the caller's event loop is
-    closed before the grace period ends.
+    Cancelled again meanwhile (terminating a workflow cancels every task), the process still
+    gets its grace (an HPC dispatcher cancels its job then) and is dead before this returns:
+    a terminated run leaves no process behind. The SIGKILL is also armed on a timer thread, so
+    it comes even if the caller's event loop is closed before the grace period ends.
     """
     _kill_group(proc.pid, signal.SIGTERM)
     timer = threading.Timer(GRACE_SECONDS, _kill_group, (proc.pid, signal.SIGKILL))
     timer.daemon = True
     timer.start()
-    try:
-        await asyncio.wait_for(_wait_exit(proc), GRACE_SECONDS)
-    except asyncio.TimeoutError:
-        pass
-    except asyncio.CancelledError:
-        # Cancelled again within the grace period (terminating a workflow cancels every task):
-        # the process keeps its grace (an HPC dispatcher cancels its job then), and the timer
-        # still kills the group when the period ends.
-        raise
+    loop = asyncio.get_running_loop()
+    cancelled = False
+    deadline = loop.time() + GRACE_SECONDS
+    while proc.poll() is None and (left := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(_wait_exit(proc), left)
+        except asyncio.TimeoutError:
+            break
+        except asyncio.CancelledError:
+            cancelled = True
     _kill_group(proc.pid, signal.SIGKILL)  # and whatever the main process left running
     timer.cancel()
-    await _wait_exit(proc)
+    while True:
+        try:
+            await _wait_exit(proc)
+            break
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 @dataclass

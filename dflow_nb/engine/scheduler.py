@@ -703,16 +703,17 @@ class Scheduler:
                 return_exceptions=True,
             )
             failed_msg: str | None = None
+            failed = False  # a failed child fails the group even when it has no message
             outbound = []
             for res in results:
                 if isinstance(res, BaseException):
                     raise res
                 children, ok, msg = res
-                if not ok and failed_msg is None:
-                    failed_msg = msg
+                if not ok and not failed:
+                    failed, failed_msg = True, msg
                 for c in children:
                     outbound.extend(self._outbound(c))
-            if failed_msg is not None:
+            if failed:
                 if tmpl.get("failFast") is True and tmpl.get("parallelism"):
                     failed_msg = _FAIL_FAST  # Argo's checkParallelism (3.6)
                 self._finish(gnode, "Failed", failed_msg)

@@ -7,7 +7,8 @@ naps and a quick step, print ``submitted <id>``, then wait; the test SIGKILLs th
 ``interrupt``: the same workflow; the test sends SIGINT once the steps run. The interrupt is
 caught where a notebook shows it (``submit`` inline, ``wait`` otherwise), then this prints one
 JSON line: the workflow phase, every node's phase, and the processes left (other than itself,
-its lifeline and the pool's idle warm workers) carrying the test's marker (``I13_MARK`` in their environment).
+its lifeline and the pool's idle warm workers) carrying the test's marker (``I13_MARK`` in
+their environment).
 ``slow-second``: step ``first`` then step ``second`` that sleeps while the file named by the
 environment variable ``I13_SLOW`` exists (the test kills the kernel during it, then resubmits
 without the variable).

@@ -15,6 +15,7 @@ runs) stops it as ``terminate()`` does: every node ends in a final phase, no pro
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import random
 import re
@@ -304,6 +305,27 @@ class LocalBackend:
             while run.loop is None and time.monotonic() < deadline:
                 time.sleep(0.001)
         return run
+
+
+def _stop_all_at_exit(grace: float = 5.0) -> None:
+    """At interpreter exit, stop the runs still going (their steps killed, their status
+    final), rather than leave daemon threads frozen mid-run with a status that says Running."""
+    with _runs_lock:
+        live = [r for r in _runs.values() if not r.status.finished.is_set()]
+    for run in live:
+        sched, loop = run.scheduler, run.loop
+        if sched is None or loop is None or run.thread is None:
+            continue
+        try:
+            loop.call_soon_threadsafe(sched.terminate, "exit")
+        except RuntimeError:
+            continue
+    deadline = time.monotonic() + grace
+    for run in live:
+        run.status.finished.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(_stop_all_at_exit)
 
 
 def _stop_after_interrupt(loop: asyncio.AbstractEventLoop, sched: Scheduler) -> None:

@@ -36,7 +36,7 @@ from .common import (
 )
 from .status import COMPLETED, FULFILLED, RunStatus, now_iso
 
-_STOPS = ("terminate", "interrupt", "limit")
+_STOPS = ("terminate", "interrupt", "limit", "exit")
 """Why a run was stopped from outside its manifest (no exit handler, no new node)."""
 
 __all__ = ["Scheduler", "StepError"]
@@ -242,6 +242,8 @@ class Scheduler:
             return self._limit_message or "a limit was reached"
         if how == "interrupt":
             return "Stopped: interrupted (KeyboardInterrupt)"
+        if how == "exit":
+            return "Stopped: the Python process running the engine exited"
         if how == "terminate":
             return "Stopped with strategy 'Terminate'"
         return how or "terminated"

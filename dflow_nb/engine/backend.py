@@ -273,6 +273,7 @@ class LocalBackend:
             try:
                 try:
                     loop.run_until_complete(sched.run())
+                    _drain(loop)
                 except KeyboardInterrupt as exc:  # inline: the notebook's stop button
                     interrupted = exc
                     _stop_after_interrupt(loop, sched)
@@ -305,6 +306,14 @@ class LocalBackend:
             while run.loop is None and time.monotonic() < deadline:
                 time.sleep(0.001)
         return run
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Let tasks still winding down (a pod in its grace period) finish before the loop
+    closes: none is destroyed pending, no process outlives its run."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=10))
 
 
 def _stop_all_at_exit(grace: float = 5.0) -> None:

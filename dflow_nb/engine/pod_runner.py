@@ -188,10 +188,17 @@ async def _run_pod(
             result = task.result()
         except asyncio.CancelledError:
             task.cancel()
-            try:
-                await task
-            except BaseException:  # noqa: BLE001 - also the KeyboardInterrupt of an inline OP
-                pass
+            # the pod's process is dead before this node ends, however often we are cancelled
+            while not task.done():
+                try:
+                    await asyncio.wait({task})
+                except asyncio.CancelledError:
+                    continue
+            if not task.cancelled():
+                try:
+                    task.exception()  # retrieved (also the KeyboardInterrupt of an inline OP)
+                except BaseException:  # noqa: BLE001, S110
+                    pass
             self._finish(node, "Failed", self.stop_message())
             raise
         finally:

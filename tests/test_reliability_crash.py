@@ -122,10 +122,16 @@ def test_dead_engine_run_is_finished_by_resubmit(tmp_path: Path) -> None:
     slow.write_text("")
     proc, mark = _kernel(tmp_path, "pool", "slow-second", I13_SLOW=str(slow))
     _wait_running(tmp_path, {"second"})
+    (run_dir,) = [p.parent for p in tmp_path.glob("*/engine.json")]
+    live = Workflow(id=run_dir.name)  # its engine lives in another process: it runs
+    assert live.query_status() == "Running"
+    assert live.wait(timeout=0.6) == "Running"
     proc.kill()
     out, _ = proc.communicate(timeout=10)
     assert _wait_gone(mark) == []
     (run_id,) = [ln.split()[1] for ln in out.splitlines() if ln.startswith("submitted ")]
+    assert run_id == run_dir.name
+    assert live.wait(timeout=10) == "Error"  # the same handle sees the engine die
     wf = Workflow(id=run_id)
     assert wf.query_status() == "Error"
     (first,) = wf.query_step(name="first")

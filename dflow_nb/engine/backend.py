@@ -112,10 +112,16 @@ class LocalRun:
             if n.get("type") == "Pod" and n.get("phase") == "Succeeded"
         ]
         reuse = kwargs.pop("reuse_step", None) or []
+        by_name: dict[str, dict[str, Any]] = {}
+        for n in done:
+            below = _below(n["name"], self.id)
+            by_name[below] = n
+            # the attempt that succeeded stands for its Retry node (`step(1)` -> `step`)
+            by_name.setdefault(re.sub(r"\(\d+\)$", "", below), n)
         return LocalBackend().submit(
             manifest,
             reuse_step=list(reuse),
-            reuse_nodes={_below(n["name"], self.id): n for n in done},
+            reuse_nodes=by_name,
             workdir=str(self.run_dir.parent),
             **kwargs,
         )

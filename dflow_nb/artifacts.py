@@ -298,16 +298,21 @@ def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str
 
 
 def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
-    src = _store() / key
-    if not src.exists():
-        src = Path(config.get("debug_workdir") or ".") / key
+    from .path_text import confine
+
+    if os.path.isabs(key):  # the engine's key of an artifact kept outside the work folder
+        src = Path(key)
+    else:  # a relative key is data: it stays below the store or the work folder
+        src = confine(_store(), key, "artifact key")
+        if not src.exists():
+            src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
     if not src.exists():
         raise FileNotFoundError(
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
             f"folders under config['debug_workdir'] = {config.get('debug_workdir')!r}"
         )
     if sub_path:
-        src = src / sub_path
+        src = confine(src, sub_path, f"artifact {key!r}: sub_path", resolve=True)
         if not src.exists():
             raise FileNotFoundError(f"artifact {key!r} has no sub_path {sub_path!r}")
         children = [src]

@@ -53,6 +53,10 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "debug_workdir": ".",
     "debug_s3": False,
     "python_mode": "pool",
+    # the in-kernel engine's bounds (issue 13): a loop of more items, or a run of more nodes,
+    # ends in Error naming the step and the count instead of filling the kernel's memory
+    "max_loop_items": 100_000,
+    "max_nodes": 250_000,
     "lineage": None,
     "detect_empty_dir": True,
     "register_tasks": False,

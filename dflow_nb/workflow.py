@@ -372,6 +372,15 @@ class Workflow:
         """Run the failed steps of a finished workflow again, in place."""
         self._action("retry", **kwargs)
 
+    def resubmit(self, **kwargs: Any) -> Any:
+        """Run this workflow again as a new run that reuses every step that succeeded
+        (Argo's ``resubmit --memoized``): how a run whose engine died is finished. This object
+        then follows the new run (``wf.id`` changes)."""
+        run = self._action("resubmit", **kwargs)
+        self._run = run
+        self.id = getattr(run, "id", self.id)
+        return run
+
     def delete(self) -> None:
         """Delete the workflow (and its pods) from the cluster."""
         self._action("delete")

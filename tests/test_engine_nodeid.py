@@ -152,14 +152,3 @@ def test_pod_name_prefix_is_cut_to_242() -> None:
     name = pod_name("w" * 200, "n", "t" * 100)
     prefix, _, digits = name.rpartition("-")
     assert len(prefix) == 242 and digits == str(fnv32a("n"))
-
-
-def test_node_reuse_key_is_the_name_below_the_workflow() -> None:
-    from dflow_nb.engine.nodeid import node_reuse_key
-
-    assert node_reuse_key("wf-abc", "wf-abc[0].each(3:c)") == "node:[0].each(3:c)"
-    assert node_reuse_key("wf-xyz", "wf-xyz[0].each(3:c)") == "node:[0].each(3:c)"
-    assert node_reuse_key("wf-abc", "wf-abc") is None  # the root always runs again
-    assert node_reuse_key("wf-abc", "wf-abc.onExit") is None  # as do exit handlers
-    assert node_reuse_key("wf-abc", "wf-abc[0].a.hooks.running") is None
-    assert node_reuse_key("wf-abc", "other[0].a") is None

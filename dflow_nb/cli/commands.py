@@ -100,9 +100,6 @@ def _follow(run: Any, plain: bool, output: str, timeout: float | None) -> None:
     _finish(status, output)
 
 
-_REUSABLE = ("Pod", "Steps", "DAG", "Retry")
-
-
 def _image_commands(items: tuple[str, ...]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for item in items:
@@ -387,31 +384,22 @@ def retry(run_id: str, workdir: Path | None, argo: bool, output: str, plain: boo
         run.retry()
         _follow(run, plain, output, None)
         return
-    from ..argo_status import decode_nodes, query_steps
-    from ..engine.backend import LocalBackend
-    from ..engine.nodeid import node_reuse_key
-
     status = run.status_dict()
     if status.get("phase") not in ("Failed", "Error"):
         raise click.UsageError(
             f"workflow {run_id} is {status.get('phase')}: only a Failed or Error run is retried "
             "(as argo retry); run the file again instead"
         )
-    done = query_steps(status, run.manifest, phase="Succeeded")
-    reuse: list[Any] = [s for s in done if getattr(s, "key", None)]
-    for nid, n in decode_nodes(status).items():  # steps without a dflow key: by node name
-        key = node_reuse_key(run_id, str(n.get("name") or ""))
-        if n.get("phase") == "Succeeded" and n.get("type") in _REUSABLE and key:
-            reuse.append({**n, "id": nid, "key": key})
-    manifest = json.loads(json.dumps(run.manifest))
-    meta = manifest.setdefault("metadata", {})
-    base = meta.pop("name", None) or run_id
-    meta["generateName"] = base.rsplit("-", 1)[0] + "-" if "-" in base else base + "-"
-    ids = {getattr(s, "id", None) or s.get("id") for s in reuse}
-    new = LocalBackend().submit(manifest, reuse_step=reuse, workdir=str(_workdir(workdir)))
-    click.echo(
-        f"dflow-nb: {new.id} retries {run_id}, reusing {len(ids)} succeeded step(s)", err=True
+    reused = sum(
+        1
+        for n in status.get("nodes", {}).values()
+        if n.get("type") == "Pod"
+        and n.get("phase") == "Succeeded"
+        and ".onExit" not in str(n.get("name"))
+        and ".hooks." not in str(n.get("name"))
     )
+    new = run.resubmit()
+    click.echo(f"dflow-nb: {new.id} retries {run_id}, reusing {reused} succeeded step(s)", err=True)
     _follow(new, plain, output, None)
 
 

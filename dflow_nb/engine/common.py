@@ -14,7 +14,19 @@ _LATE = ("workflow.status", "workflow.failures")
 
 
 class StepError(Exception):
-    """A node that must end in phase Error (bad reference, bad when, bad withParam...)."""
+    """A node that must end in phase Error (bad reference, bad when, bad withParam...).
+
+    Its text is never empty: an error without one (``MemoryError()``) is named by its cause.
+    """
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if text:
+            return text
+        cause = self.__cause__ or self.__context__
+        if cause is not None:
+            return str(cause) or f"{type(cause).__name__} (no message)"
+        return "StepError (no message)"
 
 
 class _Terminated(Exception):

@@ -1,8 +1,9 @@
 """The run folder: dflow's debug-mode layout (README 3.1.19), which is also the journal.
 
 ``<workdir>/<workflow id>/`` holds ``workflow.json`` (the manifest), ``status`` (the workflow's
-phase as text, as dflow's debug mode writes it), ``status.json`` (Argo's whole status, rewritten
-at most twice a second and at the end; what re-attaching reads) and one folder per Pod step with
+phase as text, as dflow's debug mode writes it), ``status.json`` (Argo's whole status, written
+when the folder is made, then at most twice a second and at the end; what re-attaching reads),
+``engine.json`` (who runs it, with a heartbeat: ``owner.py``) and one folder per Pod step with
 ``inputs/``, ``outputs/``, ``phase``, ``type``, ``script``, ``log.txt`` and ``workdir/``. A new
 process reads it back with ``Workflow(id=...)``.
 """
@@ -32,6 +33,7 @@ class Journal:
         self.run_dir = run_dir
         self.status = status
         self._last = 0.0
+        self._dirty = False
         self._lock = threading.Lock()
         self._dirs: dict[str, Path] = {}
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,7 @@ class Journal:
                 (pdir / p["name"]).write_text(value)
         (step_dir / "type").write_text("Pod")
         (step_dir / "phase").write_text("Running")
+        self._changed()
 
     def node_done(self, node: dict[str, Any]) -> None:
         step_dir = self._dirs.get(node["id"])
@@ -63,14 +66,26 @@ class Journal:
                 odir.mkdir(parents=True, exist_ok=True)
                 for p in params:
                     (odir / p["name"]).write_text(p.get("value", ""))
+        self._changed()
+
+    def _changed(self) -> None:
         now = time.monotonic()
         if now - self._last >= _WRITE_EVERY:
             self._last = now
+            self.write_status()
+        else:
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write ``status`` if a change was held back by the rate limit (the heartbeat calls
+        this, so the file is never more than a heartbeat behind)."""
+        if self._dirty:
             self.write_status()
 
     def write_status(self) -> None:
         """Write ``status`` atomically (a reader never sees half a file)."""
         with self._lock:
+            self._dirty = False
             data = self.status.to_dict()
             for nid, n in data["nodes"].items():
                 sd = self.status.nodes.get(nid, {}).get("_step_dir")

@@ -30,6 +30,8 @@ from .substitute import (
 __all__ = [
     "Item",
     "LoopError",
+    "LoopTooLarge",
+    "check_loop_size",
     "aggregate_outputs",
     "expand_items",
     "expand_sequence",
@@ -501,12 +503,13 @@ def _fmt_int(value: int, flags: str, width_s: str, prec_s: str | None, verb: str
     return digits.ljust(width) if minus else digits.rjust(width)
 
 
-def expand_sequence(seq: Mapping[str, Any]) -> list[Item]:
+def expand_sequence(seq: Mapping[str, Any], max_items: int | None = None) -> list[Item]:
     """``expandSequence``: string items from start/end/count/format (values already substituted).
 
     ``start`` defaults to 0; ``end`` wins over ``count``; ``count: 0`` is empty; ``start > end``
     counts down (``start: 1, end: 0`` gives ``1, 0``). Every item is a *string*
-    (``%02X`` of 10 is ``"0A"``).
+    (``%02X`` of 10 is ``"0A"``). More than `max_items` items raise :class:`LoopTooLarge`
+    before any is built.
     """
     start = _atoi(seq["start"]) if seq.get("start") is not None else 0
     if seq.get("end") is not None:
@@ -520,6 +523,7 @@ def expand_sequence(seq: Mapping[str, Any]) -> list[Item]:
         raise ValueError("neither end nor count was specified in withSequence")
     fmt = str(seq.get("format") or "%d")
     step = 1 if start <= end else -1
+    check_loop_size("withSequence", abs(end - start) + 1, max_items)
     items: list[Item] = []
     for i in range(start, end + step, step):
         raw = '"' + go_sprintf_int(fmt, i) + '"'
@@ -554,6 +558,7 @@ def expand_items(
     scope: Mapping[str, str | None],
     *,
     should_execute: Callable[[str], bool] | None = None,
+    max_items: int | None = None,
 ) -> list[Item] | None:
     """The items a step/task loops over, or ``None`` when it is not a loop (``ShouldExpand``).
 
@@ -564,9 +569,13 @@ def expand_items(
     ``withParam value could not be parsed as a JSON list: <value>: <err>`` unless the step's
     ``when`` is false — pass ``should_execute`` (govaluate on the resolved ``when``) for that;
     a false ``when`` then yields ``[]``.
+
+    Not Argo's: a loop of more than `max_items` items (``config["max_loop_items"]``) raises
+    :class:`LoopTooLarge` naming the step and the count, before the items are built.
     """
     with_items = step.get("withItems")
     if with_items:
+        check_loop_size("withItems", len(with_items), max_items, step)
         resolved = substitute(list(with_items), scope, strict_prefixes=_STRICT)
         return [Item.from_value(v) for v in resolved]
     with_param = step.get("withParam")
@@ -577,7 +586,11 @@ def expand_items(
         if text == "":
             return None
         try:
-            return parse_json_list(text)
+            items = parse_json_list(text)
+            check_loop_size("withParam", len(items), max_items, step)
+            return items
+        except LoopTooLarge:
+            raise
         except ValueError as exc:
             if _must_execute(step, scope, should_execute):
                 raise LoopError(
@@ -588,12 +601,38 @@ def expand_items(
     if seq is not None:
         resolved_seq = substitute(dict(seq), scope, strict_prefixes=_STRICT)
         try:
-            return expand_sequence(resolved_seq)
+            return expand_sequence(resolved_seq, max_items)
+        except LoopTooLarge as exc:
+            raise LoopTooLarge(_named(str(exc), step)) from None
         except ValueError as exc:
             if _must_execute(step, scope, should_execute):
                 raise LoopError(str(exc)) from None
             return []
     return None
+
+
+class LoopTooLarge(LoopError):
+    """A loop has more items than ``config["max_loop_items"]`` allows."""
+
+
+def _named(message: str, step: Mapping[str, Any] | None) -> str:
+    name = (step or {}).get("name")
+    return f"step {name!r}: {message}" if name else message
+
+
+def check_loop_size(
+    field: str, count: int, max_items: int | None, step: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse a loop of more than `max_items` items (None: no limit) with the count and fix."""
+    if max_items is not None and count > max_items:
+        raise LoopTooLarge(
+            _named(
+                f"{field} makes {count} items, more than config['max_loop_items'] = "
+                f"{max_items}; split the loop, or raise config['max_loop_items'] if the "
+                "kernel has the memory",
+                step,
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------

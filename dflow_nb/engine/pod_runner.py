@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .common import (
+    StepError,
     _backoff_wait,
     _duration,
     _humanize,
@@ -224,17 +225,18 @@ async def _run_pod(
             result = task.result()
         except asyncio.CancelledError:
             task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-            reason = self._terminating
-            msg = (
-                "Stopped with strategy 'Terminate'"
-                if reason == "terminate"
-                else reason or "terminated"
-            )
-            self._finish(node, "Failed", msg)
+            # the pod's process is dead before this node ends, however often we are cancelled
+            while not task.done():
+                try:
+                    await asyncio.wait({task})
+                except asyncio.CancelledError:
+                    continue
+            if not task.cancelled():
+                try:
+                    task.exception()  # retrieved (also the KeyboardInterrupt of an inline OP)
+                except BaseException:  # noqa: BLE001, S110
+                    pass
+            self._finish(node, "Failed", self.stop_message())
             raise
         finally:
             self._tasks.discard(task)
@@ -312,9 +314,17 @@ def _set_global_param(self: Scheduler, name: str, value: str) -> None:
 
 
 def _step_dir(self: Scheduler, node: dict[str, Any], local: dict[str, str]) -> Path:
+    from ..path_text import PathEscape, confine
+
     key = local.get("inputs.parameters.dflow_key")
+    if key:
+        try:  # a key is data (a loaded manifest's): it names a folder of this run, no more
+            confine(self.run_dir, key, f"step {node['displayName']!r}: key", one_part=True)
+        except PathEscape as exc:
+            raise StepError(str(exc)) from None
     base = key if key else re.sub(r"[^A-Za-z0-9_.-]+", "-", node["displayName"]).strip("-")
-    d = self.run_dir / f"{base or 'step'}-{node['id'].rsplit('-', 1)[-1]}"
+    base = base.strip(".") or "step"  # a display name of dots only is not a folder name
+    d = self.run_dir / f"{base}-{node['id'].rsplit('-', 1)[-1]}"
     if key:
         d = self.run_dir / key
         if d.exists():

@@ -18,7 +18,9 @@ Why each piece is here:
   [script]``, the order Argo's ``executeScript`` uses.
 - The process runs in its own session: on timeout or cancellation the whole group gets
   SIGTERM, then SIGKILL after a grace period, like a pod being deleted. When the main process
-  exits, what it left running is killed too, as it would be when the container stops.
+  exits, what it left running is killed too, as it would be when the container stops. The group
+  is on the kernel's lifeline (``lifeline.py``) while it runs: a kernel killed with SIGKILL
+  takes it along.
 - Python OP steps (the bootstrap written by ``dflow_nb/python/template.py``) skip the
   interpreter start: ``pool`` runs the step runtime in a warm worker (``pool.py``), ``inline``
   in the calling thread (for ``%debug``), ``process`` as a normal script step.
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from ..path_text import path_pattern
+from .lifeline import guard, release
 from .pool import RESULT_LIMIT, PoolOutcome, _Tail, _Tee, get_pool
 
 __all__ = [
@@ -438,25 +441,35 @@ async def _wait_exit(proc: subprocess.Popen[bytes]) -> int:
 async def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the group, SIGKILL it after the grace period: what deleting a pod does.
 
-    The SIGKILL is armed on a timer thread, so it still comes if the caller's event loop is
-    closed before the grace period ends.
+    Cancelled again meanwhile (terminating a workflow cancels every task), the process still
+    gets its grace (an HPC dispatcher cancels its job then) and is dead before this returns:
+    a terminated run leaves no process behind. The SIGKILL is also armed on a timer thread, so
+    it comes even if the caller's event loop is closed before the grace period ends.
     """
     _kill_group(proc.pid, signal.SIGTERM)
     timer = threading.Timer(GRACE_SECONDS, _kill_group, (proc.pid, signal.SIGKILL))
     timer.daemon = True
     timer.start()
-    try:
-        await asyncio.wait_for(_wait_exit(proc), GRACE_SECONDS)
-    except asyncio.TimeoutError:
-        pass
-    except asyncio.CancelledError:
-        # Cancelled again within the grace period (terminating a workflow cancels every task):
-        # the process keeps its grace (an HPC dispatcher cancels its job then), and the timer
-        # still kills the group when the period ends.
-        raise
+    loop = asyncio.get_running_loop()
+    cancelled = False
+    deadline = loop.time() + GRACE_SECONDS
+    while proc.poll() is None and (left := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(_wait_exit(proc), left)
+        except asyncio.TimeoutError:
+            break
+        except asyncio.CancelledError:
+            cancelled = True
     _kill_group(proc.pid, signal.SIGKILL)  # and whatever the main process left running
     timer.cancel()
-    await _wait_exit(proc)
+    while True:
+        try:
+            await _wait_exit(proc)
+            break
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 @dataclass
@@ -528,6 +541,7 @@ async def _run_process(
             return _Ran(126, start_error=_start_error(argv[0], "permission denied"))
         except OSError as exc:
             return _Ran(126, start_error=_start_error(argv[0], exc.strerror or str(exc)))
+        guard(proc.pid)  # the kernel SIGKILLed: the lifeline kills this group
         assert proc.stdout is not None
         pump = _Pump(proc.stdout.fileno(), log)
         timed_out = False
@@ -552,6 +566,8 @@ async def _run_process(
         finally:
             pump.close()
             proc.stdout.close()
+            if proc.poll() is not None:
+                release(proc.pid)  # else a timer still SIGKILLs it: the lifeline keeps it
     rc = proc.returncode
     assert rc is not None
     if rc < 0:

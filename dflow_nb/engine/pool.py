@@ -1,20 +1,28 @@
 """Warm worker processes that run Python OP steps without starting an interpreter per step.
 
 A fresh interpreter costs 50-100 ms per step before the OP even runs; a 1,000-way fan-out would
-spend most of its time there. A worker imports the step runtime once and then runs one step at a
-time, each in its own working folder, environment and log file, restoring all three afterwards.
+spend most of its time there. A worker imports the step runtime once and is then a *template*:
+for each step it forks a child (a millisecond: the imports are already there) that runs the
+step in its own working folder, environment and log file, and ends with the step. So nothing of
+one step is visible to the next (a value set on ``builtins``, a module-level cache, a thread or
+process the OP started), as each Argo pod is a new container.
 
-Workers are fresh interpreters (fork+exec, as the ``spawn`` context does, never a bare fork:
-the caller is a Jupyter kernel with threads, and forking a threaded process can deadlock the
-child). Each worker starts its own session, so the kernel's interrupt (sent to its process
-group) does not reach it and killing a worker also kills whatever its OP started. A worker that
-times out or is cancelled is killed and replaced lazily.
+Workers are fresh interpreters (fork+exec, as the ``spawn`` context does, never a bare fork of
+the kernel: it has threads, and forking a threaded process can deadlock the child); a worker is
+single-threaded, so forking *it* is safe. Each worker starts its own session, so the kernel's
+interrupt (sent to its process group) does not reach it; each step child starts another
+(``setsid``), which the worker SIGKILLs when the child exits, before reaping it (so the group
+id cannot have been reused): what the OP left running dies with its step. A child dies with its
+worker (``PR_SET_PDEATHSIG``), and the worker's and the child's groups are on the kernel's
+lifeline (``lifeline.py``), so a kernel killed with SIGKILL leaves none of them behind. A worker
+that times out or is cancelled is killed and replaced lazily.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import io
 import os
 import signal
@@ -25,6 +33,8 @@ from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+
+from .lifeline import guard, release
 
 __all__ = ["PoolOutcome", "WorkerPool", "get_pool", "shutdown_all"]
 
@@ -160,11 +170,20 @@ _BOOT = (
 
 
 def _worker_main(conn: Connection) -> None:
-    """Entry point of a worker: preload the runtime, then serve steps until told to stop."""
+    """Entry point of a worker: preload the runtime, then fork one child per step until told
+    to stop. Messages to the kernel: ``("started", pid)`` from the worker, ``("result", code,
+    stdout)`` from the child (absent if it died), ``("exit", code)`` from the worker once the
+    child and its process group are gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import dflow_nb.python.op  # noqa: F401 - preload: this is what makes the worker warm
     import dflow_nb.runtime  # noqa: F401
 
+    # Not PR_SET_PDEATHSIG here: it fires when the kernel *thread* that started the worker
+    # ends (each workflow runs on its own). The kernel's lifeline kills a worker's group.
+    from .lifeline import pdeathsig_setter
+
+    set_pdeathsig = pdeathsig_setter()
+    gc.freeze()  # children share the template's objects: the collector must not touch them
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -174,13 +193,114 @@ def _worker_main(conn: Connection) -> None:
         if call is None:
             return
         try:
-            code, out = _run_call(call)
-            conn.send(("done", code, out))
+            _serve(conn, call, set_pdeathsig)
+        except (EOFError, OSError):
+            return
         except BaseException as exc:  # noqa: BLE001 - report, never die silently
             try:
-                conn.send(("done", 2, f"dflow_nb worker error: {exc!r}\n"))
+                conn.send(("result", 2, f"dflow_nb worker error: {exc!r}\n"))
+                conn.send(("exit", 2))
             except Exception:
                 return
+
+
+def _serve(conn: Connection, call: dict[str, Any], set_pdeathsig: Any) -> None:
+    """Fork a child for one step, wait for it, kill its process group, reap it, report."""
+    worker = os.getpid()
+    learn_r, learn_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the step's own process
+        try:
+            os.setsid()
+            set_pdeathsig(signal.SIGKILL)  # a step's process dies with its worker
+            if os.getppid() != worker:
+                os._exit(137)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            os.close(learn_r)
+            before = set(sys.modules)
+            code, out = _run_call(call)
+            conn.send(("result", code, out))
+            new = "\n".join(m for m in list(sys.modules) if m not in before)
+            os.write(learn_w, new.encode()[:60000])  # below a pipe's 64 KiB: never blocks
+            sys.stdout.flush()
+        except BaseException:  # noqa: BLE001 - the worker reports the exit status
+            pass
+        finally:
+            os._exit(0)
+    os.close(learn_w)
+    conn.send(("started", pid))
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pid, signal.SIGKILL)  # what the OP left running ends with its step
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    conn.send(("exit", os.waitstatus_to_exitcode(status)))
+    os.set_blocking(learn_r, False)
+    try:
+        imported = os.read(learn_r, 65536).decode(errors="replace").split("\n")
+    except OSError:
+        imported = []
+    finally:
+        os.close(learn_r)
+    _learn(call, imported)
+
+
+_LEARNED: set[tuple[str, str, int]] = set()
+_LEARN_LIMIT = 64
+_MODULE_LIMIT = 2000
+
+
+def _learn(call: dict[str, Any], imported: list[str]) -> None:
+    """Import in the template what the step imported, so the next child forks with it warm.
+
+    A fresh container would import the OP's module (and the runtime's lazy imports) again for
+    each step; importing them once here gives every later child the same freshly imported
+    modules (never the state a step left in them). Only imports and the OP's loading run here
+    (a module's top level), never the OP; failures are ignored (the child reported them).
+    Output goes nowhere. The names come from the child, through a pipe.
+    """
+    op = (call.get("spec") or {}).get("op")
+    names = [m for m in imported if m and m not in sys.modules and m != "__main__"]
+    if not isinstance(op, dict) or len(sys.modules) > _MODULE_LIMIT:
+        return
+    key = (
+        str(op.get("kind", "")),
+        str(op.get("module") or op.get("qualname") or ""),
+        hash(str(op.get("source") or op.get("data") or "")),
+    )
+    if key in _LEARNED or len(_LEARNED) >= _LEARN_LIMIT:
+        return
+    _LEARNED.add(key)
+    import importlib
+
+    from dflow_nb.runtime import _load_op
+
+    saved_path = list(sys.path)
+    saved_fds = (os.dup(1), os.dup(2))
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        sys.path[:0] = list(call.get("sys_path") or [])
+        for name in sorted(names, key=lambda m: m.count(".")):
+            try:
+                importlib.import_module(name)
+            except BaseException:  # noqa: BLE001, S112 - a module only the step could import
+                continue
+        _load_op(op)
+    except BaseException:  # noqa: BLE001, S110 - best effort: the child already ran it
+        pass
+    finally:
+        sys.path[:] = saved_path
+        os.dup2(saved_fds[0], 1)
+        os.dup2(saved_fds[1], 2)
+        for fd in (*saved_fds, null):
+            os.close(fd)
+        gc.freeze()
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,10 +331,12 @@ class _Worker:
             )
         finally:
             child.close()
+        guard(self.process.pid)
         self.conn = Connection(parent.detach())
         self.conn.send(path)
         self.ready = False
         self.steps = 0
+        self.child: int | None = None  # the running step's process (and group) id
 
     @property
     def pid(self) -> int:
@@ -227,7 +349,14 @@ class _Worker:
         return self.process.poll()
 
     def kill(self) -> None:
-        """Kill the worker and everything its OP started (its own session), and reap it."""
+        """Kill the worker, its running step's group and everything its OP started, and reap."""
+        if self.child is not None:
+            try:
+                os.killpg(self.child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            release(self.child)
+            self.child = None
         for kill in (os.killpg, os.kill):
             try:
                 kill(self.pid, signal.SIGKILL)
@@ -238,6 +367,7 @@ class _Worker:
             self.process.wait(timeout=2)
         except Exception:
             pass
+        release(self.pid)
         try:
             self.conn.close()
         except OSError:
@@ -416,9 +546,24 @@ class WorkerPool:
                 raise EOFError(f"unexpected message from a new worker: {msg!r}")
             worker.ready = True
         worker.conn.send(call)
-        msg = await _recv(worker.conn)
+        result: tuple[int, str] | None = None
+        # cancelled or EOF meanwhile: `worker.child` stays set, and `kill()` ends its group
+        while True:
+            msg = await _recv(worker.conn)
+            if msg[0] == "started":
+                worker.child = int(msg[1])
+                guard(worker.child)
+            elif msg[0] == "result":
+                result = (int(msg[1]), str(msg[2] or ""))
+            elif msg[0] == "exit":
+                break
+        if worker.child is not None:  # the worker killed its group before reaping it
+            release(worker.child)
+            worker.child = None
         worker.steps += 1
-        return PoolOutcome(int(msg[1]), str(msg[2] or ""))
+        if result is None:  # the step's process died (a signal, os._exit): its exit status
+            return PoolOutcome(int(msg[1]), "")
+        return PoolOutcome(*result)
 
     def _take(self) -> _Worker:
         with self._lock:

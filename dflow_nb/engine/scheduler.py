@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import config
+from ..path_text import PathEscape, confine
 from . import daemons, dag_runner, outputs, pod_runner
 from .common import (
     _ARTIFACT_REF,
@@ -35,6 +37,9 @@ from .common import (
 from .lang.govalue import anystring
 from .status import COMPLETED, FULFILLED, RunStatus, now_iso
 
+_STOPS = ("terminate", "interrupt", "limit", "exit")
+"""Why a run was stopped from outside its manifest (no exit handler, no new node)."""
+
 __all__ = ["Scheduler", "StepError"]
 
 
@@ -50,6 +55,7 @@ class Scheduler:
         python_mode: str = "pool",
         local_entrypoints: dict[str, list[str]] | None = None,
         reuse: dict[str, dict[str, Any]] | None = None,
+        reuse_nodes: dict[str, dict[str, Any]] | None = None,
         status: RunStatus | None = None,
         journal: Any = None,
     ) -> None:
@@ -59,10 +65,11 @@ class Scheduler:
         self.run_dir = run_dir
         self.python_mode = python_mode
         self.local_entrypoints = dict(local_entrypoints or {})
-        from ..config import config
-
         self.path_aliases: dict[str, str] = dict(config.get("local_path_aliases") or {})
         self.reuse = dict(reuse or {})
+        # resubmit: succeeded Pod nodes of an earlier run, by their name below the workflow's
+        self.reuse_nodes = dict(reuse_nodes or {})
+        self.max_nodes = int(config.get("max_nodes") or 0)
         self.status = status or RunStatus(workflow_name)
         self.journal = journal
         self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
@@ -75,6 +82,7 @@ class Scheduler:
         wp = self.spec.get("parallelism")
         self._wf_sem = asyncio.Semaphore(int(wp)) if wp else None
         self._terminating: str | None = None
+        self._limit_message: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------------------------------
@@ -99,6 +107,17 @@ class Scheduler:
         phase: str = "Pending",
         message: str | None = None,
     ) -> dict[str, Any]:
+        if self._terminating in _STOPS:
+            raise _Terminated(self.stop_message())  # a stopped run grows no further
+        if self.max_nodes and len(self.status.nodes) >= self.max_nodes:
+            self._limit_message = (
+                f"workflow {self.name!r} reached {len(self.status.nodes)} nodes creating "
+                f"{display!r}, the limit config['max_nodes'] = {self.max_nodes}: a runaway "
+                "recursion or loop? Raise config['max_nodes'] if the workflow is meant to be "
+                "this large"
+            )
+            self.terminate("limit")
+            raise _Terminated(self._limit_message)
         nid = self._node_id(name, root)
         node: dict[str, Any] = {
             "id": nid,
@@ -182,17 +201,11 @@ class Scheduler:
             message = "Step exceeded its deadline"
         except (asyncio.CancelledError, _Terminated):
             root = None
-        if self._terminating == "terminate":
-            self._mark_unfinished("Stopped with strategy 'Terminate'")
-            st.set_workflow(
-                phase="Failed",
-                message="Stopped with strategy 'Terminate'",
-                finished_at=now_iso(),
-                progress=st.compute_progress(),
-            )
+        if self._terminating in _STOPS:
+            self.end_terminated()
             return
         if root is None:
-            self._mark_unfinished(message or "terminated")
+            self.mark_unfinished(message or "terminated")
             phase = "Failed"
         else:
             phase = {"Succeeded": "Succeeded", "Skipped": "Succeeded", "Omitted": "Succeeded"}.get(
@@ -213,15 +226,47 @@ class Scheduler:
         )
 
     def terminate(self, how: str = "terminate") -> None:
-        """Kill running steps; the workflow ends Failed (Argo's terminate skips exit handlers)."""
-        self._terminating = how
+        """Kill running steps; the workflow ends Failed (Argo's terminate skips exit handlers).
+
+        `how`: ``"terminate"`` (Argo's), ``"interrupt"`` (KeyboardInterrupt), ``"limit"``
+        (``config["max_nodes"]`` reached: the workflow ends Error). From then on no node is
+        created, so a runaway recursion stops growing at once.
+        """
+        if self._terminating not in _STOPS:
+            self._terminating = how
         for t in list(self._tasks):
             t.cancel()
 
-    def _mark_unfinished(self, message: str) -> None:
+    def stop_message(self) -> str:
+        how = self._terminating
+        if how == "limit":
+            return self._limit_message or "a limit was reached"
+        if how == "interrupt":
+            return "Stopped: interrupted (KeyboardInterrupt)"
+        if how == "exit":
+            return "Stopped: the Python process running the engine exited"
+        if how == "terminate":
+            return "Stopped with strategy 'Terminate'"
+        return how or "terminated"
+
+    def end_terminated(self, how: str | None = None) -> None:
+        """End a stopped run: unfinished nodes and the workflow get their final phase."""
+        if how is not None and self._terminating not in _STOPS:
+            self._terminating = how
+        message = self.stop_message()
+        phase = "Error" if self._terminating == "limit" else "Failed"
+        self.mark_unfinished(message, phase)
+        st = self.status
+        st.set_workflow(
+            phase=phase, message=message, finished_at=now_iso(), progress=st.compute_progress()
+        )
+
+    def mark_unfinished(self, message: str, phase: str = "Failed") -> None:
+        """Every node not yet in a final phase gets `phase` (the journal writes it once after)."""
+        finished = now_iso()
         for node in list(self.status.nodes.values()):
             if node.get("phase") in ("Pending", "Running"):
-                self._finish(node, "Failed", message)
+                self.status.update(node["id"], phase=phase, message=message, finishedAt=finished)
 
     def _init_globals(self) -> None:
         meta = self.manifest.get("metadata") or {}
@@ -387,12 +432,16 @@ class Scheduler:
                 message=str(exc),
             )
         key = local.get("inputs.parameters.dflow_key")
-        if not key and self.reuse:  # `dflow-nb retry`: succeeded nodes reused by their name
-            from .nodeid import node_reuse_key
-
-            key = node_reuse_key(self.name, name)
         if key and key in self.reuse:
             return self._reused(name, display, tmpl, key, boundary, parents, root, resolved)
+        if self.reuse_nodes and _node_type(resolved) == "Pod":
+            below = name[len(self.name) :] if name.startswith(self.name) else name
+            old = self.reuse_nodes.get(below)
+            if old is not None:
+                self.reuse[f"node:{below}"] = old
+                return self._reused(
+                    name, display, tmpl, f"node:{below}", boundary, parents, root, resolved
+                )
         retry = resolved.get("retryStrategy")
         if retry is not None and _node_type(resolved) in ("Pod", "Steps", "DAG"):
             return await self._run_retry(
@@ -473,7 +522,10 @@ class Scheduler:
                 raise StepError(f"inputs.artifacts.{name} was not supplied")
             sub = src.get("subPath") or decl.get("subPath")
             if sub:
-                path = path / sub
+                try:
+                    path = confine(path, str(sub), f"artifact {name}: subPath", resolve=True)
+                except PathEscape as exc:
+                    raise StepError(str(exc)) from None
                 if not path.exists():
                     raise StepError(f"artifact {name}: subPath {sub!r} does not exist")
             out[name] = path
@@ -678,16 +730,17 @@ class Scheduler:
                 return_exceptions=True,
             )
             failed_msg: str | None = None
+            failed = False  # a failed child fails the group even when it has no message
             outbound = []
             for res in results:
                 if isinstance(res, BaseException):
                     raise res
                 children, ok, msg = res
-                if not ok and failed_msg is None:
-                    failed_msg = msg
+                if not ok and not failed:
+                    failed, failed_msg = True, msg
                 for c in children:
                     outbound.extend(self._outbound(c))
-            if failed_msg is not None:
+            if failed:
                 if tmpl.get("failFast") is True and tmpl.get("parallelism"):
                     failed_msg = _FAIL_FAST  # Argo's checkParallelism (3.6)
                 self._finish(gnode, "Failed", failed_msg)
@@ -807,7 +860,9 @@ class Scheduler:
         from .loops import expand_items
 
         try:
-            return expand_items(step, scope)
+            return expand_items(
+                step, scope, max_items=int(config.get("max_loop_items") or 0) or None
+            )
         except Exception as exc:
             raise StepError(str(exc)) from exc
 
@@ -921,6 +976,7 @@ class Scheduler:
             if getattr(sem, "dflow_stop", False):
                 sem.release()  # failFast: no new children once one failed (3.6)
                 return None  # type: ignore[return-value]
+        node: dict[str, Any] | None = None
         try:
             node = await self.run_template(
                 name=name,
@@ -935,8 +991,10 @@ class Scheduler:
             )
         finally:
             if sem is not None:
-                if getattr(sem, "dflow_fail_fast", False) and not self._ok(
-                    self.status.nodes[node["id"]], step
+                if (
+                    node is not None
+                    and getattr(sem, "dflow_fail_fast", False)
+                    and not self._ok(self.status.nodes[node["id"]], step)
                 ):
                     sem.dflow_stop = True  # type: ignore[attr-defined]
                 sem.release()

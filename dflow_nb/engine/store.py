@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..path_text import confine
+
 __all__ = ["key_for", "resolve_key", "s3_put_outputs"]
 
 
@@ -47,11 +49,7 @@ def _local_path(key: str, run_dir: Path) -> Path:
         from ..artifacts import _store
 
         return (_store() / p).resolve()
-    root = run_dir.resolve().parent
-    full = (root / p).resolve()
-    if root not in full.parents:
-        raise ValueError(f"artifact key {key!r} points outside the work folder {str(root)!r}")
-    return full
+    return confine(run_dir.resolve().parent, key, "artifact key", resolve=True)
 
 
 # -- config["debug_s3"]: artifacts kept in S3 too ---------------------------------------------
@@ -73,7 +71,7 @@ def _s3_fetch(key: str, run_dir: Path) -> Path:
     from ..storage.settings import storage_client
 
     name = key[:-4] if key.endswith(".tgz") else key
-    dest = run_dir / ".s3" / name.strip("/")
+    dest = confine(run_dir / ".s3", name.strip("/"), "S3 key")
     if not os.path.lexists(dest):
         remote.fetch_input(storage_client(), key, dest)
     return dest

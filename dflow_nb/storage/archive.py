@@ -26,6 +26,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
+from ..path_text import inside
 from .stored_gzip import GZIP_HEADER, StoredGzipDecoder, StoredGzipWriter
 
 __all__ = [
@@ -150,8 +151,7 @@ def _add(tf: tarfile.TarFile, src: Path, arcname: str, md5s: dict[str, str] | No
     tf.addfile(info)
 
 
-def _inside(root: str, path: str) -> bool:
-    return path == root or path.startswith(root + os.sep)
+_inside = inside  # one notion of "inside a folder" (path_text)
 
 
 def _check(member: tarfile.TarInfo, root: str) -> None:

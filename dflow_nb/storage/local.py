@@ -76,10 +76,9 @@ class LocalStorageClient(StorageClient):
 
     def path_of(self, key: str) -> Path:
         """The file of a key; keys never climb out of ``root`` (``..`` and absolute refused)."""
-        rel = Path(key)
-        if rel.is_absolute() or ".." in rel.parts:
-            raise ValueError(f"storage key {key!r} must be relative and without '..'")
-        return self.root / rel
+        from ..path_text import confine
+
+        return confine(self.root, key, "storage key")
 
     def upload(self, key: str, path: str) -> None:
         dst = self.path_of(key)

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Callable
 
+from ..path_text import confine
 from .archive import is_archive_key, safe_extract
 from .base import StorageClient
 
@@ -157,9 +158,10 @@ def download(
             if catalog_dir and catalog_dir in names:
                 names.remove(catalog_dir)  # dflow's remove_catalog: left behind in tmp
             if sub_path:
-                if not (root / sub_path).exists():
+                picked = confine(root, sub_path, f"artifact {key!r}: sub_path", resolve=True)
+                if not picked.exists():
                     raise FileNotFoundError(f"artifact {key!r} has no sub_path {sub_path!r}")
-                root, names = (root / sub_path).parent, [Path(sub_path).name]
+                root, names = picked.parent, [picked.name]
             out = []
             for name in names:
                 _merge_move(root / name, dst / name)
@@ -179,6 +181,7 @@ def download(
     if catalog_dir:
         rels = [r for r in rels if not r.startswith(catalog_dir + "/")]
     if sub_path:
+        confine(dst, sub_path.strip("/"), f"artifact {key!r}: sub_path")
         sp = sub_path.strip("/")
         rels = [r for r in rels if r == sp or r.startswith(sp + "/")]
         if not rels:
@@ -188,6 +191,8 @@ def download(
         pairs = [(base + r, dst / r[len(strip) :]) for r in rels]
     else:
         pairs = [(base + r, dst / r) for r in rels]
+    # object names are data too: `a/../../victim` must not be written outside `dst`
+    pairs = [(k, confine(dst, str(t.relative_to(dst)), "object name")) for k, t in pairs]
     _download_many(client, pairs)
     tops = sorted({str(dst / Path(t.relative_to(dst)).parts[0]) for _, t in pairs})
     return tops

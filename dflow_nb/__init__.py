@@ -42,10 +42,17 @@ _EXPORTS: dict[str, str] = {
     "ArgoVar": "argo_vars",
     "Executor": "executor",
     "ContainerExecutor": "executor",
+    "RemoteExecutor": "executor",
+    "ArgoStep": "argo_objects",
+    "SlurmJob": "slurm",
+    "SlurmJobTemplate": "slurm",
+    "SlurmRemoteExecutor": "slurm",
+    "randstr": "utils",
     "upload_artifact": "artifacts",
     "download_artifact": "artifacts",
     "S3Artifact": "artifacts",
     "InvalidNameError": "names",
+    "install_as_dflow": "as_dflow",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -54,7 +61,14 @@ __all__ = sorted(_EXPORTS)
 # the ``config`` dict, and importing the submodule later (as most modules do) would bind
 # ``dflow_nb.config`` to the module, so ``from dflow_nb import config; config["mode"]`` would
 # fail. Importing it here binds the module first and then rebinds the names to the dicts.
+import os as _os  # noqa: E402
+
 from .config import config, s3_config, set_config, set_s3_config  # noqa: E402
+
+if _os.environ.get("DFLOW_NB_AS_DFLOW") == "1":  # the switch, for processes started with it
+    from .as_dflow import install_from_env
+
+    install_from_env()
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -81,9 +95,13 @@ if TYPE_CHECKING:  # pragma: no cover
         if_expression,
     )
     from .artifacts import S3Artifact, download_artifact, upload_artifact
+    from .as_dflow import install_as_dflow
     from .config import config, s3_config, set_config, set_s3_config
     from .dag import DAG, Task
-    from .executor import ContainerExecutor, Executor
+    from .argo_objects import ArgoStep
+    from .executor import ContainerExecutor, Executor, RemoteExecutor
+    from .slurm import SlurmJob, SlurmJobTemplate, SlurmRemoteExecutor
+    from .utils import randstr
     from .io import (
         InputArtifact,
         InputParameter,

@@ -114,6 +114,10 @@ class Step:
                 f"got {continue_on_success_ratio}"
             )
         self._check_arguments()
+        if not self.is_task:  # a Task registers at the end of its own __init__
+            from .context_syntax import register
+
+            register(self)  # dflow: a Step built inside `with Workflow/Steps(...)` joins it
         self.inputs = Inputs(step=self)
         self.outputs = Outputs(step=self)
         self._make_io()

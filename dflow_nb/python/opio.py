@@ -14,10 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Generic, List, TypeVar, get_args, get_origin
 
+from .hdf5 import HDF5Dataset, HDF5Datasets, strip_hdf5
+
 __all__ = [
     "UNSET",
     "Artifact",
     "BigParameter",
+    "HDF5Dataset",
+    "HDF5Datasets",
     "NestedDict",
     "OPIO",
     "OPIOSign",
@@ -109,6 +113,7 @@ _ARTIFACT_KINDS = "Path, List[Path], Dict[str, Path] or NestedDict[Path]"
 
 def _artifact_kind(tp: Any) -> str | None:
     """Return "path", "list", "dict" or "nested" for a valid artifact type, else None."""
+    tp = strip_hdf5(tp)  # dflow's Union[X, HDF5Datasets]: dflow_nb hands the OP the X form
     if tp is Path:
         return "path"
     origin, args = get_origin(tp), get_args(tp)

@@ -88,7 +88,11 @@ def template_name(name: str) -> str:
     """
     if _is_lenient() or not isinstance(name, str):
         return check_template_name(name)
-    return check_template_name(name.lower())
+    try:
+        return check_template_name(name.lower())
+    except InvalidNameError:
+        check_template_name(name)  # the error names what the user wrote
+        raise
 
 
 def _check_subdomain(kind: str, name: str) -> str:

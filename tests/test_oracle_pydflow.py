@@ -1,0 +1,76 @@
+"""The differential oracle (tests/oracle.py): dflow programs under pydflow's debug mode and
+under dflow_nb (``import dflow`` through DFLOW_NB_AS_DFLOW=1) must agree on what every OP
+received and returned and on what the API calls gave back.
+
+Where pydflow's debug mode is itself wrong against Argo, dflow_nb follows Argo; each such case
+is normalised here, by name, and listed in docs/migrating.md ("Deliberate differences from
+pydflow's debug mode"). pydflow's results are cached beside its venv, so a run costs the
+dflow_nb side only (about a second per program).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import oracle  # noqa: E402
+
+# Causes not fixed on this branch (issue 12 part A): the comparison is expected to fail until
+# they land; strict=False so that the fix turns them green without editing this file.
+PENDING = {
+    "artifacts": "an uploaded folder reaches the OP as the artifact root, dflow gives "
+    "inputs/artifacts/inp/inp (issue 12, cause 1)",
+    "dag": "upload_artifact([...]) of files given to a step fails (issue 12, cause 1)",
+    "slices": "a slice's output parameter: dflow records [{'dflow_list_item': v, 'order': i}] "
+    "per slice node, dflow_nb the bare value (issue 12, cause 2: Slices)",
+}
+
+
+def _argo_skipped_steps(nb: dict[str, Any], pyd: dict[str, Any]) -> None:
+    """pydflow's debug mode leaves a step whose ``when`` is false out of ``query_step``; Argo
+    records it as a node in phase Skipped, and dflow_nb does as Argo does."""
+    for name, found in nb["api"]["steps"].items():
+        if pyd["api"]["steps"].get(name) == [] and found:
+            assert all(s["phase"] == "Skipped" for s in found), found
+            nb["api"]["steps"][name] = []
+
+
+DELIBERATE = {"conditions": _argo_skipped_steps}
+
+
+@pytest.fixture(scope="module")
+def pydflow() -> Path:
+    try:
+        return oracle.pydflow_python()
+    except (subprocess.CalledProcessError, OSError) as exc:
+        pytest.skip(f"pydflow could not be installed from PyPI (unreachable?): {exc}")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason=PENDING[n], strict=False))
+        if n in PENDING
+        else n
+        for n in oracle.PROGRAMS
+    ],
+)
+def test_same_as_pydflow(name: str, pydflow: Path, tmp_path: Path) -> None:
+    pyd = oracle.cached_pydflow_run(pydflow, name, tmp_path / "pydflow")
+    nb = oracle.run_program(sys.executable, name, tmp_path / "dflow_nb", as_dflow=True)
+    if name in DELIBERATE:
+        DELIBERATE[name](nb, pyd)
+    assert nb["ops"] == pyd["ops"], "the OPs received or returned other values"
+    assert nb["api"] == pyd["api"], "the dflow API calls gave other results"
+
+
+def test_every_program_runs_its_ops_under_pydflow(pydflow: Path, tmp_path: Path) -> None:
+    # the oracle is only as good as its programs: each one must run OPs on the reference
+    for name in oracle.PROGRAMS:
+        pyd = oracle.cached_pydflow_run(pydflow, name, tmp_path / name)
+        assert pyd["ops"] and pyd["api"]["status"] == "Succeeded", name

@@ -86,6 +86,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .argo_objects import ArgoStep
     from .argo_vars import (
         ArgoVar,
         argo_enumerate,
@@ -98,10 +99,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .as_dflow import install_as_dflow
     from .config import config, s3_config, set_config, set_s3_config
     from .dag import DAG, Task
-    from .argo_objects import ArgoStep
     from .executor import ContainerExecutor, Executor, RemoteExecutor
-    from .slurm import SlurmJob, SlurmJobTemplate, SlurmRemoteExecutor
-    from .utils import randstr
     from .io import (
         InputArtifact,
         InputParameter,
@@ -111,6 +109,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Outputs,
     )
     from .names import InvalidNameError
+    from .slurm import SlurmJob, SlurmJobTemplate, SlurmRemoteExecutor
     from .step import Step
     from .steps import Steps
     from .templates import (
@@ -120,4 +119,5 @@ if TYPE_CHECKING:  # pragma: no cover
         ScriptOPTemplate,
         ShellOPTemplate,
     )
+    from .utils import randstr
     from .workflow import Workflow

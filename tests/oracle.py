@@ -35,11 +35,13 @@ OPS = textwrap.dedent(
 
 
     def norm(v):
-        if isinstance(v, Path) or (isinstance(v, str) and v.startswith("/") and os.path.exists(v)):
+        is_path = isinstance(v, str) and v.startswith("/") and os.path.exists(v)
+        if isinstance(v, Path) or is_path:
             p = Path(v)
             s = p.as_posix()
             mark = "/inputs/artifacts/"
-            name = s[s.index(mark) + len(mark):] if mark in s else (s if not p.is_absolute() else p.name)
+            name = s[s.index(mark) + len(mark):] if mark in s else None
+            name = name or (p.name if p.is_absolute() else s)
             if p.is_dir():
                 files = sorted(str(f.relative_to(p)) for f in p.rglob("*") if f.is_file())
                 return {"dir": name, "files": {f: (p / f).read_text() for f in files}}
@@ -57,7 +59,8 @@ OPS = textwrap.dedent(
 
     def record(op, op_in, op_out):
         with open(os.environ["ORACLE_LOG"], "a") as f:
-            f.write(json.dumps({"op": op, "in": norm(dict(op_in)), "out": norm(dict(op_out))}) + "\\n")
+            rec = {"op": op, "in": norm(dict(op_in)), "out": norm(dict(op_out))}
+            f.write(json.dumps(rec) + "\\n")
         return op_out
 
 

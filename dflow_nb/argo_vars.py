@@ -93,11 +93,83 @@ class ArgoVar:
     def __ge__(self, other: Any) -> ArgoVar:
         return self._cmp(">=", other)
 
-    def __add__(self, other: Any) -> ArgoVar:
-        return ArgoVar(f"={self._num()} + {_num_expr(other)}")
+    def _arith(self, op: str, other: Any, reflected: bool = False) -> ArgoVar:
+        left, right = self._num(), _num_expr(other)
+        if reflected:
+            left, right = right, left
+        return ArgoVar(f"={left} {op} {right}")
+
+    def __add__(self, other: Any) -> Any:
+        if isinstance(other, str):
+            return str(self) + other  # dflow: text concatenation of the template reference
+        return self._arith("+", other)
+
+    def __radd__(self, other: Any) -> Any:
+        if isinstance(other, str):
+            return other + str(self)
+        return self._arith("+", other, reflected=True)
 
     def __sub__(self, other: Any) -> ArgoVar:
-        return ArgoVar(f"={self._num()} - {_num_expr(other)}")
+        return self._arith("-", other)
+
+    def __rsub__(self, other: Any) -> ArgoVar:
+        return self._arith("-", other, reflected=True)
+
+    def __mul__(self, other: Any) -> ArgoVar:
+        return self._arith("*", other)
+
+    def __rmul__(self, other: Any) -> ArgoVar:
+        return self._arith("*", other, reflected=True)
+
+    def __truediv__(self, other: Any) -> ArgoVar:
+        return self._arith("/", other)
+
+    def __getitem__(self, key: Any) -> ArgoVar:
+        """dflow's ``var["key"]`` / ``var[0]``: an element of a JSON value, as Argo's jsonpath."""
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise TypeError(f"{self!r}[{key!r}]: index with a str key or an int position")
+        base = self.to_expr() if self.is_expression else f"jsonpath({self.to_expr()}, '$')"
+        return ArgoVar(f"={base}[{json.dumps(key)}]")
+
+    def __iter__(self) -> Any:
+        raise TypeError("'ArgoVar' object is not iterable (its value exists only at run time)")
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return _Comparison(f"={_eq_expr(self, other)}", self is other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _Comparison(f"=!({_eq_expr(self, other)})", self is not other)
+
+    __hash__ = object.__hash__
+
+
+class _Comparison(ArgoVar):
+    """``a == b`` on run-time values: an Argo expression that, as a Python truth value, is the
+    identity test, so lists, dicts and ``in`` keep working on these objects."""
+
+    def __init__(self, expr: str, truth: bool) -> None:
+        super().__init__(expr)
+        self._truth = truth
+
+    def __bool__(self) -> bool:
+        return self._truth
+
+
+def _eq_expr(var: ArgoVar, other: Any) -> str:
+    """dflow's ``==``: text equality for strings, numbers as numbers, else the JSON text."""
+    ref = getattr(other, "argo_var", None)
+    if callable(ref):
+        other = ref()
+    left = var.to_expr()
+    if isinstance(other, ArgoVar):
+        return f"{left} == {other.to_expr()}"
+    if isinstance(other, bool):
+        return f"string({left}) == {json.dumps(json.dumps(other))}"
+    if isinstance(other, (int, float)):
+        return f"{var._num()} == {other!r}"
+    if isinstance(other, str):
+        return f"string({left}) == {json.dumps(other)}"
+    return f"string({left}) == {json.dumps(json.dumps(other))}"
 
 
 def _num_expr(value: Any) -> str:
@@ -208,6 +280,19 @@ def argo_enumerate(*args: Any, **kwargs: Any) -> ArgoVar:
     return ArgoVar(f'=toJson(map(sprig.until(len({first})), {{ {{"order": #, {fields}}} }}))')
 
 
+def _condition(value: Any) -> str:
+    """A condition as a boolean expression: a parameter (a bool output is the text
+    ``true``/``false``) is compared with ``'true'`` as dflow does, so Argo sees a bool."""
+    ref = getattr(value, "argo_var", None)
+    if callable(ref):
+        value = ref()
+    if isinstance(value, ArgoVar) and not value.is_expression:
+        return f"string({value.to_expr()}) == 'true'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return to_expr(value)
+
+
 def if_expression(_if: Any, _then: Any, _else: Any) -> ArgoVar:
     """dflow's ``if_expression``: a conditional value for outputs' ``value_from_expression``."""
-    return ArgoVar(f"=({to_expr(_if)}) ? ({to_expr(_then)}) : ({to_expr(_else)})")
+    return ArgoVar(f"=({_condition(_if)}) ? ({to_expr(_then)}) : ({to_expr(_else)})")

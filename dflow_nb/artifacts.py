@@ -32,10 +32,13 @@ __all__ = ["S3Artifact", "download_artifact", "upload_artifact"]
 class S3Artifact:
     """An artifact in the store, usable as a step's input artifact: ``artifacts={"x": art}``."""
 
-    def __init__(self, key: str, *, urn: str = "", catalog: Any = None) -> None:
+    def __init__(
+        self, key: str, *, urn: str = "", path_list: list[dict[str, Any]] | None = None
+    ) -> None:
         self.key = key
         self.urn = urn
-        self.catalog = catalog
+        self.path_list: list[dict[str, Any]] = list(path_list or [])
+        """dflow's catalog of what was uploaded: ``[{"dflow_list_item": path, "order": i}]``."""
 
     def to_argo_source(self) -> dict[str, Any]:
         return {"s3": {"key": self.key}}
@@ -61,20 +64,42 @@ def _rel(path: Path) -> Path:
         return Path(*p.parts[1:])
 
 
-def _items(path: Any) -> list[tuple[Path, str]]:
-    """``(local path, name in the artifact)`` for a path, a list of paths or a dict of paths."""
-    if isinstance(path, dict):
-        paths = [Path(p) for p in path.values()]
-    elif isinstance(path, (list, tuple)):
-        paths = [Path(p) for p in path]
+def _items(path: Any) -> list[tuple[Path, str, Any]]:
+    """``(local path, name in the artifact, order)`` of what ``upload_artifact`` was given.
+
+    dflow's pairing (``utils.upload_artifact``): a dict, or a list holding lists or dicts, is
+    flattened to dotted keys; a list or set is numbered; a single path has order 0.
+    """
+    from .runtime.artifacts import flatten
+
+    pairs: list[tuple[Any, Any]]
+    if isinstance(path, dict) or (
+        isinstance(path, list) and any(isinstance(p, (list, dict)) for p in path)
+    ):
+        pairs = list(flatten(path).items())
+    elif isinstance(path, (list, tuple, set)):
+        pairs = list(enumerate(path))
     else:
-        paths = [Path(path)]
+        pairs = [(0, path)]
     out = []
-    for src in paths:
-        if not src.exists():
+    for order, p in pairs:
+        if p is None:
+            continue
+        src = Path(os.fspath(p))
+        if not os.path.lexists(src) or not src.exists():
             raise FileNotFoundError(f"upload_artifact: {str(src)!r} does not exist")
-        out.append((src, _rel(src).as_posix()))
+        out.append((src, _rel(src).as_posix(), order))
     return out
+
+
+def _path_list(items: list[tuple[Path, str, Any]]) -> list[dict[str, Any]]:
+    return [{"dflow_list_item": name, "order": order} for _, name, order in items]
+
+
+def _catalog_dir() -> str:
+    from .runtime.artifacts import CATALOG_DIR
+
+    return str(config.get("catalog_dir_name") or CATALOG_DIR)
 
 
 def _walk_files(src: Path, name: str) -> list[tuple[Path, str]]:
@@ -103,23 +128,27 @@ def upload_artifact(
     items = _items(path)
     if not s3_enabled():
         return _upload_local(items)
-    return _upload_s3(items, archive, path)
+    return _upload_s3(items, archive)
 
 
-def _upload_local(items: list[tuple[Path, str]]) -> S3Artifact:
+def _upload_local(items: list[tuple[Path, str, Any]]) -> S3Artifact:
+    from .runtime.artifacts import write_catalog
     from .storage.local import clone_file
 
     key = f"upload/{uuid.uuid4().hex}"
     root = _store() / key
     root.mkdir(parents=True, exist_ok=True)
-    for src, name in items:
+    for src, name, _order in items:
         if src.is_dir():
             (root / name).mkdir(parents=True, exist_ok=True)
         for f, rel in _walk_files(src, name):
             dst = root / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
-            clone_file(f, dst)  # reflink or hard link: no second copy of big files
-    return S3Artifact(key)
+            if not dst.exists():
+                clone_file(f, dst)  # reflink or hard link: no second copy of big files
+    path_list = _path_list(items)
+    write_catalog(root, path_list)
+    return S3Artifact(key, path_list=path_list)
 
 
 def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
@@ -130,17 +159,7 @@ def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
     return h.hexdigest()[:40]
 
 
-def _catalog(path_arg: Any, names: list[str]) -> dict[str, Any]:
-    """The structure of what was uploaded, in the step runtime's catalog format, so that a
-    Python OP receives a list in its order, a dict with its keys, or the single path."""
-    if isinstance(path_arg, dict):
-        return {"kind": "dict", "items": dict(zip(path_arg, names, strict=True))}
-    if isinstance(path_arg, (list, tuple)):
-        return {"kind": "list", "items": [{"path": n, "order": i} for i, n in enumerate(names)]}
-    return {"kind": "path", "items": names[0]}
-
-
-def _upload_s3(items: list[tuple[Path, str]], archive: str | None, path_arg: Any) -> S3Artifact:
+def _upload_s3(items: list[tuple[Path, str, Any]], archive: str | None) -> S3Artifact:
     """Upload, unless the same files (unchanged since, by stat signature) were uploaded before.
 
     Each file's identity comes from the md5 cache: its md5 when one is known, otherwise (files
@@ -156,41 +175,47 @@ def _upload_s3(items: list[tuple[Path, str]], archive: str | None, path_arg: Any
     client = storage_client()
     cache = md5_cache()
     prefix = s3_prefix()
-    files = [pair for src, name in items for pair in _walk_files(src, name)]
+    files = [pair for src, name, _ in items for pair in _walk_files(src, name)]
+    path_list = _path_list(items)
+    listing = json.dumps(path_list, sort_keys=True)
     # signatures before the upload: a file changed while it streams is not remembered as sent
     sigs = {name: cache.signature(f) for f, name in files}
     known = {name: cache.lookup(sig) for name, sig in sigs.items()}
     if archive is None:
         known = {n: None if v is None or is_token(v) else v for n, v in known.items()}
     if all(known.values()):
-        fp = _fingerprint([(n, m) for n, m in known.items() if m], archive)
+        fp = _fingerprint([(n, m) for n, m in known.items() if m] + [("", listing)], archive)
         previous = remote.get_text(client, f"{prefix}upload/md5/{fp}")
         if previous and remote.exists(client, previous):
-            return S3Artifact(previous)
+            return S3Artifact(previous, path_list=path_list)
     uid = uuid.uuid4().hex
     idents: dict[str, str] = {}
+    catalog = json.dumps({"path_list": path_list})
+    catalog_name = f"{_catalog_dir()}/{uuid.uuid4()}"
     if archive is None:
         key = f"{prefix}upload/{uid}"
         for f, name in files:
             md5 = known.get(name) or cache_md5(f)
             idents[name] = md5
             remote.upload_file(client, f"{key}/{name}", str(f), md5)
+        remote.put_text(client, f"{key}/{catalog_name}", catalog)
     else:
+        # dflow's layout: one folder (named like the key's folder) holding the paths and the
+        # catalog, so the artifact unpacks to that folder (Argo takes a single entry as is)
         key = f"{prefix}upload/{uid}/{uid}.tgz"
-        catalog_dir = config.get("catalog_dir_name") or ".dflow_nb"
-        catalog = json.dumps(_catalog(path_arg, [name for _, name in items]))
         level = compresslevel_for(config.get("archive_mode"))
+        packed = [(src, f"{uid}/{name}") for src, name, _ in items]
 
         def produce(out: Any) -> None:
-            pack(items, out, compresslevel=level, extra={f"{catalog_dir}/{uid}": catalog})
+            pack(packed, out, compresslevel=level, extra={f"{uid}/{catalog_name}": catalog})
 
         remote.upload_stream(client, key, produce)
         token = upload_token(uid)
         idents = {name: known.get(name) or token for name in sigs}
     cache.put_signed({sigs[n]: m for n, m in idents.items() if not known.get(n)})
-    fp = _fingerprint(list(idents.items()), archive)
+    fp = _fingerprint(list(idents.items()) + [("", listing)], archive)
     remote.put_text(client, f"{prefix}upload/md5/{fp}", key)
-    return S3Artifact(key)
+    return S3Artifact(key, path_list=path_list)
 
 
 def cache_md5(path: Path) -> str:
@@ -205,18 +230,25 @@ def cache_md5(path: Path) -> str:
 
 def download_artifact(
     artifact: Any,
-    path: Any = ".",
     extract: bool = True,
     sub_path: str | None = None,
+    slice: int | None = None,
+    path: Any = ".",
     remove_catalog: bool = True,
     **kwargs: Any,
-) -> list[str]:
-    """Copy an artifact's files below ``path``; returns the paths placed at its top level.
+) -> Any:
+    """Copy an artifact's files below ``path``; return its path object, as dflow does.
 
     ``artifact`` is an ``S3Artifact``, a step's output artifact from ``query_step``, or anything
-    with a ``key``. ``sub_path`` takes one file or folder of the artifact. ``extract=False``
-    keeps an archive as the ``.tgz`` file.
+    with a ``key``. The return value is the artifact's catalog assembled below ``path`` (a list
+    in order, or the dict of a dict artifact), and the catalog folder is removed from ``path``
+    (``remove_catalog``). An artifact without a catalog (written by a non-dflow step) gives the
+    paths placed at the top of ``path``. ``sub_path`` takes one file or folder of the artifact
+    and returns its path; ``slice`` takes the ``slice``-th entry of the catalog.
+    ``extract=False`` keeps an archive as the ``.tgz`` file.
     """
+    from .runtime import artifacts as catalogs
+
     key = getattr(artifact, "key", None)
     if key is None and isinstance(artifact, dict):
         key = artifact.get("key") or (artifact.get("s3") or {}).get("key")
@@ -227,6 +259,26 @@ def download_artifact(
         )
     dst = Path(path)
     dst.mkdir(parents=True, exist_ok=True)
+    placed = _fetch(key, dst, extract, sub_path)
+    if sub_path is not None:
+        return os.path.join(str(path), os.path.basename(sub_path.rstrip("/")))
+    catalog_dir = _catalog_dir()
+    folder = dst / catalog_dir
+    catalog = []
+    if folder.is_dir():
+        catalog = catalogs.catalog_of(dst, catalog_dir)
+        if remove_catalog:
+            shutil.rmtree(folder, ignore_errors=True)
+    catalogs.remove_empty_dir_tags(dst)
+    if not catalog:
+        return [p for p in placed if os.path.basename(p) != catalog_dir]
+    value = catalogs.assemble_path_object(catalog, str(path))
+    if slice is not None:
+        return value[slice]
+    return value
+
+
+def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str]:
     from .storage.settings import s3_enabled
 
     if s3_enabled():
@@ -234,12 +286,7 @@ def download_artifact(
         from .storage.settings import storage_client
 
         placed = remote.download(
-            storage_client(),
-            key,
-            dst,
-            extract=extract,
-            sub_path=sub_path,
-            catalog_dir=(config.get("catalog_dir_name") or ".dflow_nb") if remove_catalog else None,
+            storage_client(), key, dst, extract=extract, sub_path=sub_path, catalog_dir=None
         )
         if placed is not None:
             return placed
@@ -268,6 +315,8 @@ def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
         if item.is_dir():
             shutil.copytree(item, target, dirs_exist_ok=True)
         else:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
             shutil.copy2(item, target)
         out.append(str(target))
     return out

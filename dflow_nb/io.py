@@ -53,7 +53,9 @@ def encode_value(value: Any) -> Any:
     ref = getattr(value, "argo_var", None)
     if callable(ref):
         return str(ref())
-    return json.dumps(value)
+    from .runtime.values import to_jsonpickle
+
+    return json.dumps(to_jsonpickle(value))
 
 
 def _step_input_value(value: Any) -> Any:
@@ -156,7 +158,57 @@ class _IO:
     def __ge__(self, other: Any) -> ArgoVar:
         return self.argo_var() >= other
 
+    # dflow's parameters are ArgoVars: arithmetic, indexing and == build Argo expressions
+    def __add__(self, other: Any) -> Any:
+        return self.argo_var() + other
+
+    def __radd__(self, other: Any) -> Any:
+        return other + self.argo_var()
+
+    def __sub__(self, other: Any) -> ArgoVar:
+        return self.argo_var() - other
+
+    def __rsub__(self, other: Any) -> ArgoVar:
+        return other - self.argo_var()  # type: ignore[no-any-return]
+
+    def __mul__(self, other: Any) -> ArgoVar:
+        return self.argo_var() * other
+
+    def __rmul__(self, other: Any) -> ArgoVar:
+        return other * self.argo_var()  # type: ignore[no-any-return]
+
+    def __truediv__(self, other: Any) -> ArgoVar:
+        return self.argo_var() / other
+
+    def __getitem__(self, key: Any) -> ArgoVar:
+        return self.argo_var()[key]
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        if isinstance(other, _IO) and self is other:
+            return True
+        if not _is_runtime_value(self):
+            return self is other
+        result = self.argo_var() == other
+        result._truth = self is other
+        return result
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        if not _is_runtime_value(self):
+            return self is not other
+        result = self.argo_var() != other
+        result._truth = self is not other
+        return result
+
     __hash__ = object.__hash__
+
+
+def _is_runtime_value(io: _IO) -> bool:
+    """Whether ``io`` names a value (a bound parameter), so ``==`` can build an expression."""
+    try:
+        io.argo_var()
+    except Exception:
+        return False
+    return True
 
 
 class InputParameter(_IO):

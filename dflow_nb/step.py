@@ -121,6 +121,16 @@ class Step:
         self.inputs = Inputs(step=self)
         self.outputs = Outputs(step=self)
         self._make_io()
+        self._sub_path_wp: Any = None
+        tslices = getattr(template, "slices", None)
+        if (
+            with_param is None
+            and with_sequence is None
+            and tslices is not None
+            and getattr(tslices, "sub_path", False)
+        ):
+            # now, before any template is compiled: the producer may have to save its catalog
+            self._sub_path_wp = _sub_path_loop(self, tslices)
 
     # --- construction checks ---------------------------------------------------------------
     def _template_label(self) -> str:
@@ -237,7 +247,9 @@ class Step:
         wp = self.with_param
         slices = getattr(template, "slices", None)
         if wp is None and slices is not None and getattr(slices, "sub_path", False):
-            wp = _sub_path_loop(self, slices)
+            wp = (
+                self._sub_path_wp if self._sub_path_wp is not None else _sub_path_loop(self, slices)
+            )
         if wp is None:
             return None
         group = getattr(slices, "group_size", None) if slices is not None else None
@@ -449,7 +461,25 @@ def _grouped_loop(wp: Any, group: int) -> str:
 
 
 def _sub_path_loop(step: Step, slices: Any) -> Any:
-    """Slices(sub_path=True) without a loop: one item per element of the first sliced input."""
+    """Slices(sub_path=True) without a loop: one item per entry of the sliced artifact.
+
+    dflow loops over the catalog of the first sliced input artifact (an init step reads it). Here
+    the count comes from what is known without an extra step: the catalog of an uploaded
+    artifact, or the ``dflow_<name>_path_list`` parameter its producer (a Python OP) writes;
+    else from the first sliced input parameter.
+    """
+    for n in getattr(slices, "input_artifact", None) or []:
+        src = step.artifacts.get(n)
+        path_list = getattr(src, "path_list", None)
+        if isinstance(path_list, list) and path_list:
+            return list(range(len(path_list)))
+        producer = getattr(src, "step", None)
+        save = getattr(getattr(producer, "template", None), "save_path_list", None)
+        if producer is not None and callable(save) and getattr(src, "name", None):
+            pname = save(src.name).name
+            ref = OutputParameter()
+            ref._bind(pname, step=producer)
+            return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(ref)})))")
     names = list(getattr(slices, "input_parameter", None) or [])
     for n in names:
         v = step.parameters.get(n)
@@ -458,6 +488,7 @@ def _sub_path_loop(step: Step, slices: Any) -> Any:
         if v is not None:
             return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(v)})))")
     raise ValueError(
-        f"{step.kind} {step.name!r}: Slices(sub_path=True) needs a sliced input parameter to "
-        "count the parallel steps, or an explicit with_param=..."
+        f"{step.kind} {step.name!r}: Slices(sub_path=True) needs a sliced input artifact made "
+        "by upload_artifact or a Python OP step, a sliced input parameter to count the parallel "
+        "steps, or an explicit with_param=..."
     )

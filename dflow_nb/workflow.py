@@ -284,8 +284,15 @@ class Workflow:
         return cls.from_dict(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
 
     # --- running (the engines plug in here) -------------------------------------------------
-    def submit(self, reuse_step: list[Any] | None = None, **kwargs: Any) -> Any:
-        """Start the workflow on the engine chosen by ``config["mode"]``; returns at once.
+    def submit(
+        self, reuse_step: list[Any] | None = None, wait: bool | None = None, **kwargs: Any
+    ) -> Any:
+        """Start the workflow on the engine chosen by ``config["mode"]``.
+
+        As in dflow, with the in-kernel engine (``"debug"``) this returns when the workflow has
+        ended, unless ``config["detach"]`` is set or ``wait=False``; in Argo mode it returns
+        once the server has the workflow (see ``dflow_nb/waiting.py``). In a notebook the live
+        widget is shown while it waits.
 
         ``reuse_step``: steps from an earlier run (``query_step`` results) whose keys match
         steps of this one; those are not run again and keep their outputs. ``python_mode``
@@ -293,13 +300,17 @@ class Workflow:
         Python OPs.
         """
         from .backends import get_backend
+        from .waiting import has_widget, should_wait, wait_for_end
 
+        shown = has_widget(self)
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
         self.id = getattr(run, "id", self.id)
         widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
         if widgets is not None:
             widgets.workflow_submitted(self, run)
+        if should_wait(wait):
+            wait_for_end(self, run, shown)
         return run
 
     def _handle(self) -> Any:

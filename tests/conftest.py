@@ -13,6 +13,12 @@ from ssh_server import SSHServer, sshd_missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
+# The suite's tests drive runs while they go on (terminate, progress, the widget): submit()
+# returns at once here, as with dflow's DFLOW_DETACH; tests/test_workflow.py checks the default.
+import dflow_nb  # noqa: E402
+
+dflow_nb.config["detach"] = True
+
 
 def shared_dir() -> Path:
     """The project's shared data (CRD, corpus, fixtures); skip the test when it is absent.

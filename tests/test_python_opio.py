@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Set
 
 import pytest
 
@@ -41,9 +41,14 @@ def test_artifact_kinds(tp: object, kind: str) -> None:
     assert Artifact(tp).kind == kind
 
 
-def test_artifact_rejects_plain_types() -> None:
-    with pytest.raises(TypeError, match=r"Artifact type must be Path, .* got str"):
-        Artifact(str)
+def test_artifact_str_forms_and_rejects_plain_types() -> None:
+    # dflow's str forms: the OP gets path strings instead of Path objects
+    assert (Artifact(str).kind, Artifact(str).as_str) == ("path", True)
+    assert (Artifact(List[str]).kind, Artifact(List[str]).as_str) == ("list", True)
+    assert (Artifact(Set[Path]).kind, Artifact(Set[Path]).as_str) == ("set", False)
+    assert Artifact(Dict[str, str]).kind == "dict" and Artifact(NestedDict[str]).as_str
+    with pytest.raises(TypeError, match=r"Artifact type must be str or Path, .* got int"):
+        Artifact(int)
 
 
 def test_artifact_defaults_and_repr() -> None:

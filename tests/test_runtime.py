@@ -142,8 +142,12 @@ COLLECT_SPEC = make_spec(
 
 @pytest.fixture
 def step(tmp_path: Path) -> Path:
+    from dflow_nb.runtime.artifacts import write_catalog
+
     (tmp_path / "inputs/artifacts/foo").mkdir(parents=True)
     (tmp_path / "inputs/artifacts/foo/foo.txt").write_text("hi")
+    # dflow's layout: the catalog says which path the artifact holds
+    write_catalog(tmp_path / "inputs/artifacts/foo", [{"dflow_list_item": "foo.txt", "order": 0}])
     (tmp_path / "work").mkdir()
     return tmp_path
 
@@ -254,13 +258,15 @@ def test_timeout_in_worker_thread(step: Path) -> None:
 
 
 def _slice_step(step: Path, **slices: Any) -> dict:
+    from dflow_nb.runtime.artifacts import write_catalog
+
     data = step / "inputs/artifacts/data"
-    (data / ".dflow_nb").mkdir(parents=True)
+    data.mkdir(parents=True)
     items = []
     for i in range(4):
         (data / f"d{i}.txt").write_text(f"d{i}")
-        items.append({"order": i, "path": f"d{i}.txt"})
-    (data / ".dflow_nb/data.json").write_text(json.dumps({"kind": "list", "items": items}))
+        items.append({"dflow_list_item": f"d{i}.txt", "order": i})
+    write_catalog(data, items)
     base = {
         "input_parameter": ["x"],
         "input_artifact": ["data"],
@@ -293,9 +299,9 @@ def test_slices_pick_one_item(step: Path) -> None:
     assert (step / "outputs/parameters/y").read_text() == "144"
     log = step / "outputs/artifacts/log"
     assert (log / "log.txt").read_text() == "12:d2"
-    assert json.loads((log / ".dflow_nb/log-2.json").read_text()) == {
-        "kind": "list",
-        "items": [{"order": 2, "path": "log.txt"}],
+    (catalog,) = (log / ".dflow").iterdir()
+    assert json.loads(catalog.read_text()) == {
+        "path_list": [{"dflow_list_item": "log.txt", "order": 2}]
     }
 
 
@@ -306,7 +312,8 @@ def test_slices_group_size_stacks_outputs(step: Path) -> None:
     log = step / "outputs/artifacts/log"
     assert (log / "2/log.txt").read_text() == "12:d2"
     assert (log / "3/log.txt").read_text() == "13:d3"
-    assert sorted(p.name for p in (log / ".dflow_nb").iterdir()) == ["log-2.json", "log-3.json"]
+    orders = [json.loads(p.read_text())["path_list"] for p in (log / ".dflow").iterdir()]
+    assert sorted(o[0]["dflow_list_item"] for o in orders) == ["2/log.txt", "3/log.txt"]
 
 
 MAIN_OP = """

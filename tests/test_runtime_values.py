@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -20,8 +21,23 @@ def test_encode() -> None:
     assert encode("text", "str") == "text"
     assert encode("text", "typing.Any") == '"text"'
     assert encode({"p": Path("a")}, "dict") == '{"p": "a"}'
-    with pytest.raises(TypeError, match="cannot be written as JSON"):
+    with pytest.raises(TypeError, match="cannot be written as a parameter"):
         encode(object(), "object")
+
+
+class Hello:
+    def __init__(self, msg: str) -> None:
+        self.msg = msg
+
+
+def test_objects_round_trip_as_jsonpickle() -> None:
+    text = encode(Hello("hi"), None)
+    assert json.loads(text) == {"py/object": f"{__name__}.Hello", "msg": "hi"}
+    back = decode(text, "object")
+    assert isinstance(back, Hello) and back.msg == "hi"
+    data = {"t": (1, 2), "s": {3}, 4: "four"}
+    assert decode(encode(data, None), None) == data
+    assert json.loads(encode((1, [2]), None)) == {"py/tuple": [1, [2]]}
 
 
 def test_coerce() -> None:

@@ -300,5 +300,40 @@ def test_submit_goes_to_the_registered_backend(
     monkeypatch.setitem(backends._factories, "fake", Fake)
     monkeypatch.setitem(config, "mode", "fake")
     wf = hello(templ)
-    assert wf.submit(reuse_step=["x"], wait=False) == "submitted"
-    assert calls == [(wf, ["x"], {"wait": False})]
+    assert wf.submit(reuse_step=["x"], python_mode="pool", wait=False) == "submitted"
+    assert calls == [(wf, ["x"], {"python_mode": "pool"})]
+
+
+def _napper(name: str) -> Workflow:
+    t = ShellOPTemplate(name="nap", image="alpine", script="sleep 0.3; printf hi > /tmp/out")
+    t.outputs.parameters["out"] = OutputParameter(value_from_path="/tmp/out")
+    wf = Workflow(name=name)
+    wf.add(Step("nap", t))
+    return wf
+
+
+def test_debug_submit_returns_when_the_run_has_ended(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dflow's debug mode: programs query right after submit(); detach returns at once."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "detach", False)
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    wf = _napper("waits")
+    wf.submit()
+    assert wf.query_status() == "Succeeded"
+    assert wf.query_step(name="nap")[0].outputs.parameters["out"].value == "hi"
+    # the run folder's `status` holds the phase as text, as dflow's debug layout does
+    assert (tmp_path / wf.id / "status").read_text() == "Succeeded"
+    assert json.loads((tmp_path / wf.id / "status.json").read_text())["phase"] == "Succeeded"
+    assert Workflow(id=wf.id).query_status() == "Succeeded"  # re-attach reads status.json
+
+    monkeypatch.setitem(config, "detach", True)
+    wf2 = _napper("detached")
+    wf2.submit()
+    assert wf2.query_status() in ("Pending", "Running")
+    assert wf2.wait(30) == "Succeeded"
+    wf3 = _napper("asked")
+    wf3.submit(wait=True)
+    assert wf3.query_status() == "Succeeded"

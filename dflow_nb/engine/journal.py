@@ -1,7 +1,8 @@
 """The run folder: dflow's debug-mode layout (README 3.1.19), which is also the journal.
 
-``<workdir>/<workflow id>/`` holds ``workflow.json`` (the manifest), ``status`` (Argo's status
-as JSON, rewritten at most twice a second and at the end) and one folder per Pod step with
+``<workdir>/<workflow id>/`` holds ``workflow.json`` (the manifest), ``status`` (the workflow's
+phase as text, as dflow's debug mode writes it), ``status.json`` (Argo's whole status, rewritten
+at most twice a second and at the end; what re-attaching reads) and one folder per Pod step with
 ``inputs/``, ``outputs/``, ``phase``, ``type``, ``script``, ``log.txt`` and ``workdir/``. A new
 process reads it back with ``Workflow(id=...)``.
 """
@@ -20,6 +21,8 @@ from .status import RunStatus
 __all__ = ["Journal", "read_run"]
 
 _WRITE_EVERY = 0.5
+STATUS_JSON = "status.json"
+"""The whole status in Argo's shape; ``status`` beside it holds only the phase (dflow)."""
 
 
 class Journal:
@@ -72,18 +75,23 @@ class Journal:
                 sd = self.status.nodes.get(nid, {}).get("_step_dir")
                 if sd:
                     n["dflowNbStepDir"] = os.path.relpath(sd, self.run_dir)
-            tmp = self.run_dir / "status.tmp"
+            tmp = self.run_dir / "status.json.tmp"
             tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.run_dir / STATUS_JSON)
+            tmp = self.run_dir / "status.tmp"
+            tmp.write_text(str(data.get("phase") or "Pending"))
             os.replace(tmp, self.run_dir / "status")
 
 
 def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(manifest, status)`` of a run folder written by :class:`Journal`."""
     manifest_path = run_dir / "workflow.json"
-    status_path = run_dir / "status"
+    status_path = run_dir / STATUS_JSON
+    if not status_path.exists():
+        status_path = run_dir / "status"  # a run folder of an earlier version: JSON there
     if not manifest_path.exists() or not status_path.exists():
         raise FileNotFoundError(
-            f"{str(run_dir)!r} is not a dflow_nb run folder (no workflow.json/status); check the "
-            "workflow id and config['debug_workdir']"
+            f"{str(run_dir)!r} is not a dflow_nb run folder (no workflow.json/{STATUS_JSON}); "
+            "check the workflow id and config['debug_workdir']"
         )
     return json.loads(manifest_path.read_text()), json.loads(status_path.read_text())

@@ -114,6 +114,9 @@ def check_outputs(op_class: type[OP], op_out: Any) -> OPIO:
             if isinstance(item, Artifact) and item.optional:
                 checked[key] = None
                 continue
+            if isinstance(item, Parameter) and item.has_default:
+                checked[key] = item.default  # dflow: an output left out takes its default
+                continue
             what = "artifact" if isinstance(item, Artifact) else "parameter"
             declared = item.type if isinstance(item, (Artifact, Parameter)) else item
             raise OPIOError(

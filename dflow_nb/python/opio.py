@@ -12,7 +12,7 @@ Stdlib only: the step runtime imports this module in every step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Generic, List, TypeVar, get_args, get_origin
+from typing import Any, Dict, Generic, List, Set, TypeVar, get_args, get_origin
 
 from .hdf5 import HDF5Dataset, HDF5Datasets, strip_hdf5
 
@@ -108,29 +108,39 @@ def _sign_repr(value: Any) -> str:
     return format_type(value)
 
 
-_ARTIFACT_KINDS = "Path, List[Path], Dict[str, Path] or NestedDict[Path]"
+_ARTIFACT_KINDS = (
+    "str or Path, List[...], Set[...], Dict[str, ...] or NestedDict[...] of str or Path"
+)
+_CONTAINERS = {list: "list", List: "list", set: "set", Set: "set"}
 
 
-def _artifact_kind(tp: Any) -> str | None:
-    """Return "path", "list", "dict" or "nested" for a valid artifact type, else None."""
+def _artifact_kind(tp: Any) -> tuple[str, bool] | None:
+    """``(container, as_str)`` for a valid artifact type, else None.
+
+    dflow's artifact types (python/utils.py ``handle_input_artifact``): ``str`` or ``Path`` for
+    one path, ``List``/``Set`` of them, ``Dict[str, ...]`` and ``NestedDict[...]``. The
+    container is "path", "list", "set", "dict" or "nested"; ``as_str`` says whether the OP gets
+    path strings (``str``) rather than ``Path`` objects.
+    """
     tp = strip_hdf5(tp)  # dflow's Union[X, HDF5Datasets]: dflow_nb hands the OP the X form
-    if tp is Path:
-        return "path"
+    if tp in (str, Path):
+        return "path", tp is str
     origin, args = get_origin(tp), get_args(tp)
-    if origin in (list, List) and args == (Path,):
-        return "list"
-    if origin in (dict, Dict) and args == (str, Path):
-        return "dict"
-    if origin is NestedDict and args == (Path,):
-        return "nested"
+    if origin in _CONTAINERS and len(args) == 1 and args[0] in (str, Path):
+        return _CONTAINERS[origin], args[0] is str
+    if origin in (dict, Dict) and len(args) == 2 and args[0] is str and args[1] in (str, Path):
+        return "dict", args[1] is str
+    if origin is NestedDict and args and args[0] in (str, Path):
+        return "nested", args[0] is str
     return None
 
 
 class Artifact:
     """Declares an artifact: files passed to the OP as paths.
 
-    Attributes read by the compiler and the runtime: `type` (one of Path, List[Path],
-    Dict[str, Path], NestedDict[Path]), `kind` ("path", "list", "dict" or "nested"),
+    Attributes read by the compiler and the runtime: `type` (str or Path, or a List, Set,
+    Dict[str, ...] or NestedDict of them), `kind` ("path", "list", "set", "dict" or "nested"),
+    `as_str` (the OP gets path strings, not Path objects),
     `optional` (an input that may be absent; an output the OP may omit), `archive`
     ("default", "tar" or None for no compression), `save`, `global_name`, `sub_path`,
     `description`.
@@ -139,6 +149,7 @@ class Artifact:
     __slots__ = (
         "type",
         "kind",
+        "as_str",
         "optional",
         "archive",
         "save",
@@ -161,11 +172,11 @@ class Artifact:
         if kind is None:
             raise TypeError(
                 f"Artifact type must be {_ARTIFACT_KINDS}, got {format_type(type)}. "
-                "Declare plain values as parameters instead (e.g. `str` instead of "
-                "`Artifact(str)`)."
+                "Declare plain values as parameters instead (e.g. `int` instead of "
+                "`Artifact(int)`)."
             )
         self.type = type
-        self.kind = kind
+        self.kind, self.as_str = kind
         self.archive = archive
         self.save = save
         self.optional = optional

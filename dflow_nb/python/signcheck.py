@@ -61,8 +61,10 @@ def _artifact_matches(value: Any, art: Artifact) -> bool:
         return art.optional
     if art.kind == "path":
         return _is_pathlike(value)
-    if art.kind == "list":
-        return isinstance(value, (list, tuple)) and all(v is None or _is_pathlike(v) for v in value)
+    if art.kind in ("list", "set"):
+        return isinstance(value, (list, tuple, set, frozenset)) and all(
+            v is None or _is_pathlike(v) for v in value
+        )
     if art.kind == "dict":
         return isinstance(value, dict) and all(
             isinstance(k, str) and (v is None or _is_pathlike(v)) for k, v in value.items()

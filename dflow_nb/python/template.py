@@ -246,6 +246,8 @@ class PythonOPTemplate(ScriptOPTemplate):
                 )
                 if pname in self.output_parameter_default:
                     op.default = self.output_parameter_default[pname]
+                elif isinstance(sign, Parameter) and sign.has_default:
+                    op.default = sign.default  # taken when the OP leaves the output out
                 self.outputs.parameters[pname] = op
 
     # --- compilation ---------------------------------------------------------------------------
@@ -283,9 +285,15 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "name": pname,
                 "type": type_to_str(p.type) if p.type is not None else "typing.Any",
                 "path": p.value_from_path,
+                "has_default": p.default is not UNSET,
             }
             for pname, p in self.outputs.parameters.items()
             if not pname.startswith("dflow_")
+        ]
+        out_params += [
+            {"name": pname, "path": p.value_from_path, "path_list_of": pname[6:-10]}
+            for pname, p in self.outputs.parameters.items()
+            if pname.startswith("dflow_") and pname.endswith("_path_list")
         ]
         out_arts = [
             {
@@ -331,6 +339,19 @@ class PythonOPTemplate(ScriptOPTemplate):
         if self.post_script:
             lines.append(self.post_script.rstrip("\n"))
         return "\n".join(lines) + "\n"
+
+    def save_path_list(self, name: str) -> OutputParameter:
+        """Also output the catalog of output artifact ``name`` as a parameter.
+
+        dflow's ``config["save_path_as_parameter"]`` parameter ``dflow_<name>_path_list``: a
+        step that slices this artifact by sub path (``Slices(sub_path=True)``) loops over it.
+        """
+        pname = f"dflow_{name}_path_list"
+        if pname not in self.outputs.parameters:
+            self.outputs.parameters[pname] = OutputParameter(
+                value_from_path=f"{self.tmp_root}/outputs/parameters/{pname}", default="[]"
+            )
+        return self.outputs.parameters[pname]  # type: ignore[no-any-return]
 
     def _ships_packages(self) -> bool:
         return bool(self.python_packages or upload_packages or self.upload_dflow)

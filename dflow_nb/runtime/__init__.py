@@ -8,6 +8,7 @@ machinery is imported when a step actually runs.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -178,36 +179,44 @@ def _run_step(
     return EXIT_OK
 
 
-def _sign_kind(sign: Any, spec_type: str | None) -> str:
+def _art_kind(sign: Any, spec_type: str | None) -> tuple[str, bool]:
+    """``(container, as_str)`` of an artifact sign (or of its type text in the spec)."""
     kind = getattr(sign, "kind", None)
     if kind:
-        return str(kind)
+        return str(kind), bool(getattr(sign, "as_str", False))
     text = spec_type or ""
+    as_str = text in ("str", "builtins.str") or text.endswith("[str]") or "str]" in text
+    as_str = as_str and "Path" not in text.split("[")[-1]
     if "NestedDict" in text:
-        return "nested"
+        return "nested", as_str
     if text.startswith(("typing.List", "list[")):
-        return "list"
+        return "list", as_str
+    if text.startswith(("typing.Set", "set[")):
+        return "set", as_str
     if text.startswith(("typing.Dict", "dict[")):
-        return "dict"
-    return "path"
+        return "dict", as_str
+    return "path", as_str
 
 
 def _execute(
     spec: dict[str, Any], environ: Mapping[str, str], paths: _Paths, op_class: type, op_module: Any
 ) -> None:
+    import sys as _sys
     from pathlib import Path
 
-    from .artifacts import read_artifact, write_artifact
+    from . import values as values_module
+    from .artifacts import input_value, write_output
     from .values import coerce, decode, encode
 
     op_name = op_class.__name__
+    mod = _sys.modules.get(getattr(op_class, "__module__", "") or "")
+    if mod is not None:  # objects in parameters may be of classes defined next to the OP
+        values_module.NAMESPACES[:] = [vars(mod)]
     in_sign = op_class.get_input_sign()  # type: ignore[attr-defined]
     out_sign = op_class.get_output_sign()  # type: ignore[attr-defined]
     slices = spec.get("slices") or None
     sliced_params = set(slices.get("input_parameter") or []) if slices else set()
     sliced_arts = set(slices.get("input_artifact") or []) if slices else set()
-    if slices and slices.get("sub_path"):
-        sliced_arts = set()  # each step already received its own slice of the artifacts
     item: int | None = None
     if slices:
         env_name = slices.get("env") or "DFLOW_NB_SLICE"
@@ -238,26 +247,37 @@ def _execute(
             stacked[name] = value
         else:
             common[name] = value
-    for a in inputs.get("artifacts") or []:
-        name = a["name"]
-        root = Path(paths.map(a["path"]))
-        if name in sliced_arts:
-            value = read_artifact(root, "list")
-            stacked[name] = value if isinstance(value, list) else []
-            continue
-        value = read_artifact(root, _sign_kind(in_sign.get(name), a.get("type")))
-        if value is None and not a.get("optional"):
-            raise _StepError(f"input artifact {name!r} not found at {a['path']}")
-        common[name] = value
 
     group_size = slices.get("group_size") if slices else None
     if item is None:
         indices: list[int] | None = None
     elif group_size:
-        length = min((len(v) for v in stacked.values()), default=0)
+        lengths = [len(v) for v in stacked.values()]
+        for a in inputs.get("artifacts") or []:
+            if a["name"] in sliced_arts:
+                root = Path(paths.map(a["path"]))
+                lengths.append(len(input_value(root, "list", True) or []))
+        length = min(lengths, default=0)
         indices = list(range(item * group_size, min((item + 1) * group_size, length)))
     else:
         indices = [item]
+
+    art_values: dict[str, Any] = {}
+    for a in inputs.get("artifacts") or []:
+        name = a["name"]
+        root = Path(paths.map(a["path"]))
+        kind, as_str = _art_kind(in_sign.get(name), a.get("type"))
+        sub_path = bool(getattr(in_sign.get(name), "sub_path", True))
+        if name in sliced_arts and indices is not None:
+            art_values[name] = [
+                input_value(root, kind, as_str, index=i, sub_path=sub_path) for i in indices
+            ]
+            stacked[name] = art_values[name]
+            continue
+        value = input_value(root, kind, as_str, sub_path=sub_path)
+        if value is None and not a.get("optional") and not os.path.lexists(root):
+            raise _StepError(f"input artifact {name!r} not found at {a['path']}")
+        common[name] = value
 
     checked = getattr(getattr(op_class, "execute", None), "__dflow_nb_sign_checked__", False)
 
@@ -279,30 +299,32 @@ def _execute(
     stacked_arts = [
         a for a in out_arts if indices is not None and (grouped or a["name"] in sliced_out)
     ]
+    inputs_root = paths.map("/tmp/inputs/artifacts")
 
-    def write_stacked(result: Any, index: int) -> None:
-        # Copied right after each run: the next element reuses the same working directory.
-        for a in stacked_arts:
-            name = a["name"]
-            write_artifact(
-                Path(paths.map(a["path"])),
-                name,
-                [result.get(name)],
-                _sign_kind(out_sign.get(name), a.get("type")),
-                cwd=Path.cwd(),
-                untmp=paths.unmap,
-                orders=[index],
-                catalog_name=f"{name}-{index}",
-                create_dir=create_dir,
-            )
+    def save(a: dict[str, Any], value: Any, order: Any) -> None:
+        name = a["name"]
+        kind, _ = _art_kind(out_sign.get(name), a.get("type"))
+        write_output(
+            Path(paths.map(a["path"])),
+            value,
+            kind,
+            cwd=os.getcwd(),
+            inputs_root=inputs_root,
+            untmp=paths.unmap,
+            order=order,
+            slice_dir=str(order) if create_dir and order is not None else None,
+        )
 
     results: list[Any] = []
     if indices is None:
         results.append(call(dict(common)))
     else:
-        for index in indices:
+        for pos, index in enumerate(indices):
             op_in = dict(common)
             for key, values in stacked.items():
+                if key in art_values:
+                    op_in[key] = values[pos]
+                    continue
                 if not 0 <= index < len(values):
                     raise _StepError(
                         f"slice {index} is out of range for sliced input {key!r} "
@@ -310,27 +332,43 @@ def _execute(
                     )
                 op_in[key] = values[index]
             results.append(call(op_in))
-            write_stacked(results[-1], index)
+            # copied right after each run: the next element reuses the same working directory
+            for a in stacked_arts:
+                save(a, results[-1].get(a["name"]), index)
 
     for p in outputs.get("parameters") or []:
         name = p["name"]
-        values = [r.get(name) for r in results]
-        value = values if grouped else values[0]
         target = Path(paths.map(p["path"]))
         target.parent.mkdir(parents=True, exist_ok=True)
+        of = p.get("path_list_of")
+        if of is not None:
+            continue  # written with the artifact below
+        if not any(name in r for r in results) and p.get("has_default"):
+            continue  # the OP left it out: Argo takes the declared default
+        values = [r.get(name) for r in results]
+        value = values if grouped else values[0]
         try:
             text = encode(value, None if grouped else p.get("type"))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise _StepError(f"OP {op_name!r}: output parameter {name!r}: {exc}") from None
         target.write_text(text)
+    path_lists = {
+        p["path_list_of"]: Path(paths.map(p["path"]))
+        for p in outputs.get("parameters") or []
+        if p.get("path_list_of")
+    }
     for a in out_arts:
         if a in stacked_arts:
             continue
-        name = a["name"]
-        root = Path(paths.map(a["path"]))
-        value = results[0].get(name)
+        value = results[0].get(a["name"])
         if value is None:
-            root.mkdir(parents=True, exist_ok=True)
+            Path(paths.map(a["path"])).mkdir(parents=True, exist_ok=True)
             continue
-        kind = _sign_kind(out_sign.get(name), a.get("type"))
-        write_artifact(root, name, value, kind, cwd=Path.cwd(), untmp=paths.unmap)
+        save(a, value, None)
+    for name, target in path_lists.items():
+        from .artifacts import catalog_of
+
+        out = next((a for a in out_arts if a["name"] == name), None)
+        catalog = catalog_of(paths.map(out["path"])) if out is not None else []
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(catalog))

@@ -1,45 +1,165 @@
 """Parameter values as text: how they arrive in environment variables and leave in files.
 
-A `str` parameter travels as the text itself; every other type as JSON. Text that is not valid
-JSON is kept as text (Argo treats every parameter as a string) and the type check decides.
+dflow's rule (``io.py`` ``convert_value_to_str``, ``python/utils.py`` ``handle_input_parameter``):
+a ``str`` travels as the text itself, every other value as ``jsonpickle.dumps(value)``, and a
+value whose declared type is not ``str`` is read back with ``jsonpickle.loads``. jsonpickle's
+text is JSON: plain data is plain JSON, an object is ``{"py/object": "module.Class", <its
+attributes>}``, a tuple ``{"py/tuple": [...]}``, a set ``{"py/set": [...]}``, a non-string dict
+key ``"json://<JSON>"``. This module writes and reads that subset with the standard library only
+(the step runtime's budget); text with any other ``py/`` tag is handed to the real ``jsonpickle``
+when it is installed. Text that is not JSON stays text (Argo treats every parameter as a string)
+and the type check decides.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
-__all__ = ["coerce", "decode", "encode"]
+__all__ = ["coerce", "decode", "encode", "from_jsonpickle", "to_jsonpickle"]
+
+_PLAIN = (str, int, float, bool, type(None))
+_MAX_DEPTH = 200
+NAMESPACES: list[dict[str, Any]] = []
+"""Extra places to find a ``py/object`` class (the OP's own module, loaded from source)."""
 
 
-def decode(text: str, type_str: str | None) -> Any:
-    """Decode one parameter value received as text."""
-    if type_str == "str":
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _json_default(value: Any) -> Any:
+def to_jsonpickle(value: Any, depth: int = 0) -> Any:
+    """``value`` as the JSON data ``jsonpickle.dumps(value, keys=True)`` writes."""
     import os
 
+    if depth > _MAX_DEPTH:
+        raise ValueError("a parameter value nested deeper than 200 levels cannot be encoded")
+    if isinstance(value, _PLAIN):
+        if isinstance(value, float) and value != value:
+            return None
+        return value
+    if isinstance(value, list):
+        return [to_jsonpickle(v, depth + 1) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return {"py/tuple": [to_jsonpickle(v, depth + 1) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"py/set": [to_jsonpickle(v, depth + 1) for v in sorted(value, key=repr)]}
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = k if isinstance(k, str) else "json://" + json.dumps(to_jsonpickle(k, depth + 1))
+            out[key] = to_jsonpickle(v, depth + 1)
+        return out
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
+    state = getattr(value, "__dict__", None)
+    if isinstance(state, dict) and not isinstance(value, type):
+        obj = {"py/object": _class_path(type(value))}
+        for k, v in state.items():
+            obj[str(k)] = to_jsonpickle(v, depth + 1)
+        return obj
     raise TypeError(
-        f"a {type(value).__qualname__} value cannot be written as JSON; return plain data "
-        "(numbers, strings, lists, dicts) or declare the output as an Artifact"
+        f"a {type(value).__qualname__} value cannot be written as a parameter; return plain "
+        "data, an object with attributes, or declare the output as an Artifact"
     )
 
 
+def _find_class(path: str) -> Any:
+    module, _, qualname = path.rpartition(".")
+    candidates: list[Any] = []
+    mod = sys.modules.get(module)
+    if mod is None and module:
+        try:
+            import importlib
+
+            mod = importlib.import_module(module)
+        except Exception:
+            mod = None
+    if mod is not None:
+        candidates.append(vars(mod))
+    candidates += NAMESPACES
+    main = sys.modules.get("__main__")
+    if main is not None:
+        candidates.append(vars(main))
+    for ns in candidates:
+        obj: Any = ns.get(qualname.split(".")[0])
+        for part in qualname.split(".")[1:]:
+            obj = getattr(obj, part, None)
+        if isinstance(obj, type):
+            return obj
+    raise ValueError(
+        f"the parameter holds an object of class {path!r}, which cannot be imported here; "
+        "ship its module with the OP (upload_packages / python_packages)"
+    )
+
+
+def from_jsonpickle(data: Any, depth: int = 0) -> Any:
+    """The value of JSON data written by ``to_jsonpickle`` (or jsonpickle's common forms)."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("a parameter value nested deeper than 200 levels cannot be decoded")
+    if isinstance(data, list):
+        return [from_jsonpickle(v, depth + 1) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "py/tuple" in data and len(data) == 1:
+        return tuple(from_jsonpickle(v, depth + 1) for v in data["py/tuple"])
+    if "py/set" in data and len(data) == 1:
+        return set(from_jsonpickle(v, depth + 1) for v in data["py/set"])
+    if "py/object" in data:
+        cls = _find_class(str(data["py/object"]))
+        obj = cls.__new__(cls)
+        state = {k: from_jsonpickle(v, depth + 1) for k, v in data.items() if k != "py/object"}
+        if "py/state" in state:
+            state = state.pop("py/state") or {}
+        obj.__dict__.update(state)
+        return obj
+    if any(isinstance(k, str) and k.startswith("py/") for k in data):
+        raise _Unsupported
+    out: dict[Any, Any] = {}
+    for k, v in data.items():
+        key: Any = k
+        if isinstance(k, str) and k.startswith("json://"):
+            key = from_jsonpickle(json.loads(k[7:]), depth + 1)
+            if isinstance(key, list):
+                key = tuple(key)
+        out[key] = from_jsonpickle(v, depth + 1)
+    return out
+
+
+class _Unsupported(Exception):
+    """jsonpickle text with a tag this module does not read."""
+
+
+def _has_tag(text: str) -> bool:
+    return '"py/' in text or '"json://' in text
+
+
+def decode(text: str, type_str: str | None) -> Any:
+    """Decode one parameter value received as text (dflow: ``str`` as is, else jsonpickle)."""
+    if type_str == "str":
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not _has_tag(text):
+        return data
+    try:
+        return from_jsonpickle(data)
+    except _Unsupported:
+        try:
+            import jsonpickle  # type: ignore[import-untyped]
+        except ImportError:
+            return data
+        return jsonpickle.loads(text, keys=True)
+
+
 def encode(value: Any, type_str: str | None) -> str:
-    """Encode one output parameter value as the text Argo stores."""
+    """Encode one output parameter value as the text Argo stores (dflow's rule)."""
     if isinstance(value, str) and type_str == "str":
         return value
-    return json.dumps(value, default=_json_default)
+    return json.dumps(to_jsonpickle(value))
 
 
 def coerce(value: Any, declared: Any) -> Any:

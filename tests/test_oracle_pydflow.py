@@ -23,9 +23,6 @@ import oracle  # noqa: E402
 # Causes not fixed on this branch (issue 12 part A): the comparison is expected to fail until
 # they land; strict=False so that the fix turns them green without editing this file.
 PENDING = {
-    "artifacts": "an uploaded folder reaches the OP as the artifact root, dflow gives "
-    "inputs/artifacts/inp/inp (issue 12, cause 1)",
-    "dag": "upload_artifact([...]) of files given to a step fails (issue 12, cause 1)",
     "slices": "a slice's output parameter: dflow records [{'dflow_list_item': v, 'order': i}] "
     "per slice node, dflow_nb the bare value (issue 12, cause 2: Slices)",
 }

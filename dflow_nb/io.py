@@ -338,6 +338,17 @@ class OutputParameter(_IO):
         self._value_from_extra: dict[str, Any] = {}
         self._extra.update(kwargs)
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        object.__setattr__(self, key, value)
+        # dflow (io.py OutputParameter.__setattr__): an output taken from another parameter
+        # shares its type both ways, so an untyped Steps/DAG output reads back typed
+        if key == "value_from_parameter" and isinstance(value, (InputParameter, OutputParameter)):
+            mine, theirs = getattr(self, "type", None), getattr(value, "type", None)
+            if mine is None and theirs is not None:
+                object.__setattr__(self, "type", theirs)
+            elif theirs is None and mine is not None:
+                value.type = mine
+
     def argo_var(self) -> ArgoVar:
         if self.step is None:
             raise ValueError(

@@ -121,16 +121,11 @@ class Step:
         self.inputs = Inputs(step=self)
         self.outputs = Outputs(step=self)
         self._make_io()
-        self._sub_path_wp: Any = None
+        self._slices_wp: Any = None
         tslices = getattr(template, "slices", None)
-        if (
-            with_param is None
-            and with_sequence is None
-            and tslices is not None
-            and getattr(tslices, "sub_path", False)
-        ):
+        if with_param is None and with_sequence is None and _sliced_inputs(tslices):
             # now, before any template is compiled: the producer may have to save its catalog
-            self._sub_path_wp = _sub_path_loop(self, tslices)
+            self._slices_wp = _slices_loop(self, tslices)
 
     # --- construction checks ---------------------------------------------------------------
     def _template_label(self) -> str:
@@ -168,7 +163,8 @@ class Step:
             if given:
                 _check_literal_type(self, pname, decl, self.parameters[pname])
         for aname, adecl in ins.artifacts.items():
-            if aname not in self.artifacts and not adecl.optional and adecl.source is None:
+            given = self.artifacts.get(aname) is not None
+            if not given and not adecl.optional and adecl.source is None:
                 if _is_internal(aname):
                     continue
                 raise ValueError(
@@ -246,10 +242,8 @@ class Step:
     def _loop_param(self, template: Any) -> Any:
         wp = self.with_param
         slices = getattr(template, "slices", None)
-        if wp is None and slices is not None and getattr(slices, "sub_path", False):
-            wp = (
-                self._sub_path_wp if self._sub_path_wp is not None else _sub_path_loop(self, slices)
-            )
+        if wp is None and self.with_sequence is None and _sliced_inputs(slices):
+            wp = self._slices_wp if self._slices_wp is not None else _slices_loop(self, slices)
         if wp is None:
             return None
         group = getattr(slices, "group_size", None) if slices is not None else None
@@ -273,7 +267,8 @@ class Step:
         slices = getattr(template, "slices", None)
         if slices is not None and "dflow_slice" not in self.parameters:
             params.append({"name": "dflow_slice", "value": "{{item}}"})
-        arts = [_artifact_arg(k, v, self) for k, v in self.artifacts.items()]
+        # dflow: `artifacts={"a": None}` leaves an optional input out (the OP gets None)
+        arts = [_artifact_arg(k, v, self) for k, v in self.artifacts.items() if v is not None]
         args: dict[str, Any] = dict(self._raw_arguments or {})
         if params:
             args["parameters"] = params
@@ -462,14 +457,37 @@ def _grouped_loop(wp: Any, group: int) -> str:
     return "{{=toJson(sprig.until(int((%s + %d) / %d)))}}" % (n, group - 1, group)
 
 
-def _sub_path_loop(step: Step, slices: Any) -> Any:
-    """Slices(sub_path=True) without a loop: one item per entry of the sliced artifact.
+def _sliced_inputs(slices: Any) -> bool:
+    return slices is not None and bool(
+        getattr(slices, "input_parameter", None) or getattr(slices, "input_artifact", None)
+    )
 
-    dflow loops over the catalog of the first sliced input artifact (an init step reads it). Here
-    the count comes from what is known without an extra step: the catalog of an uploaded
-    artifact, or the ``dflow_<name>_path_list`` parameter its producer (a Python OP) writes;
-    else from the first sliced input parameter.
+
+def _slices_loop(step: Step, slices: Any) -> Any:
+    """A sliced step without ``with_param``/``with_sequence``: dflow infers the loop.
+
+    One slice per element of the first sliced input parameter, or (for ``sub_path=True``, or
+    when only artifacts are sliced) per entry of the first sliced input artifact's catalog.
+    dflow reads the catalog in an extra init step; here the count comes from what is known
+    without one: the catalog of an uploaded artifact, or the ``dflow_<name>_path_list``
+    parameter its producer (a Python OP) writes.
     """
+    by_artifact = _artifact_count(step, slices)
+    by_param = _param_count(step, slices)
+    first, second = (
+        (by_artifact, by_param) if getattr(slices, "sub_path", False) else (by_param, by_artifact)
+    )
+    loop = first if first is not None else second
+    if loop is None:
+        raise ValueError(
+            f"{step.kind} {step.name!r}: cannot tell how many slices to run: slice an input "
+            "parameter, an artifact made by upload_artifact or by a Python OP step, or pass "
+            "with_param=..."
+        )
+    return loop
+
+
+def _artifact_count(step: Step, slices: Any) -> Any:
     for n in getattr(slices, "input_artifact", None) or []:
         src = step.artifacts.get(n)
         path_list = getattr(src, "path_list", None)
@@ -482,15 +500,14 @@ def _sub_path_loop(step: Step, slices: Any) -> Any:
             ref = OutputParameter()
             ref._bind(pname, step=producer)
             return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(ref)})))")
-    names = list(getattr(slices, "input_parameter", None) or [])
-    for n in names:
+    return None
+
+
+def _param_count(step: Step, slices: Any) -> Any:
+    for n in getattr(slices, "input_parameter", None) or []:
         v = step.parameters.get(n)
         if isinstance(v, (list, tuple)):
             return list(range(len(v)))
         if v is not None:
             return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(v)})))")
-    raise ValueError(
-        f"{step.kind} {step.name!r}: Slices(sub_path=True) needs a sliced input artifact made "
-        "by upload_artifact or a Python OP step, a sliced input parameter to count the parallel "
-        "steps, or an explicit with_param=..."
-    )
+    return None

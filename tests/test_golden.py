@@ -71,6 +71,11 @@ class _Hex:
         self.hex = key.split("/", 1)[1]
 
 
+def _written(name: str) -> str:
+    Path(name).write_text(name)
+    return name
+
+
 def _uploaded(name: str) -> Any:
     Path(name).write_text(name)
     return upload_artifact(name)
@@ -757,7 +762,7 @@ def test_slices(crd: CRDValidator) -> None:
 
 
 def test_slices_sub_path(crd: CRDValidator) -> None:
-    """3.2.1: ``Slices(sub_path=True)``: the loop comes from the sliced input's length."""
+    """3.2.1: ``Slices(sub_path=True)``: one slice per entry of the sliced artifact's catalog."""
     make = Step("make", PythonOPTemplate(ops.make_list, image="python:3.8"), parameters={"n": 3})
     step = Step(
         name="parallel-tasks",
@@ -772,13 +777,13 @@ def test_slices_sub_path(crd: CRDValidator) -> None:
             ),
         ),
         parameters={"msg": make.outputs.parameters["items"]},
-        artifacts={"data": _uploaded("data")},
+        artifacts={"data": upload_artifact([_written(f"data{i}") for i in range(3)])},
     )
     literal = Step(
         name="literal",
         template=step.template,
         parameters={"msg": ["x", "y"]},
-        artifacts={"data": _uploaded("data2")},
+        artifacts={"data": upload_artifact([_written("data3"), _written("data4")])},
     )
     wf = Workflow("slices-sub-path")
     wf.add(make)

@@ -380,3 +380,31 @@ def test_in_a_workflow() -> None:
     m = wf.to_dict()
     assert [x["name"] for x in m["spec"]["templates"]] == ["py-steps", "class-op"]
     assert Workflow.from_dict(m).to_dict() == m
+
+
+def test_python_packages_are_importable_in_the_step(tmp_path: Path, monkeypatch: Any) -> None:
+    """README 3.2.4: a local package listed in python_packages is shipped and importable."""
+    from dflow_nb import config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    monkeypatch.setitem(config, "local_store", str(tmp_path / "store"))
+    pkg = tmp_path / "libs" / "mylocalpkg_i12a"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("VALUE = 41\n")
+    source = (
+        "from dflow_nb.python import OP\n"
+        "@OP.function\n"
+        "def UsePkg() -> {'v': int}:\n"
+        "    import mylocalpkg_i12a\n"
+        "    return {'v': mylocalpkg_i12a.VALUE + 1}\n"
+    )
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(source, "<notebook cell>", "exec"), ns)
+    assert "mylocalpkg_i12a" not in sys.modules
+    wf = Workflow(name="pkgs")
+    wf.add(Step("use", PythonOPTemplate(ns["UsePkg"], python_packages=[str(pkg)])))
+    wf.submit(wait=True)
+    assert wf.query_status() == "Succeeded", wf.query_step(name="use")[0].message
+    assert wf.query_step(name="use")[0].outputs.parameters["v"].value == 42

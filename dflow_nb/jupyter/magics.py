@@ -316,13 +316,27 @@ class DflowMagics(Magics):
             value = step.outputs.parameters[output].value
         else:
             from ..artifacts import download_artifact
-            from ..runtime.artifacts import read_artifact
 
             dest = Path(target)
-            download_artifact(step.outputs.artifacts[output], path=dest)
-            value = read_artifact(dest.resolve(), _artifact_kind(step, output))
+            got = download_artifact(step.outputs.artifacts[output], path=dest.resolve())
+            value = _shaped(got, _artifact_kind(step, output), dest.resolve())
         ns[target] = value
         return None
+
+
+def _shaped(got: Any, kind: str, dest: Path) -> Any:
+    """What ``download_artifact`` returned (dflow's path object) as the OP declared it."""
+
+    def as_path(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: as_path(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [as_path(x) for x in v]
+        return None if v is None else Path(v)
+
+    if kind == "path":
+        return as_path(got[0]) if isinstance(got, list) and len(got) == 1 else dest
+    return as_path(got)
 
 
 def _artifact_kind(step: Any, output: str) -> str:

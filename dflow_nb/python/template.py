@@ -285,7 +285,7 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "name": pname,
                 "type": type_to_str(p.type) if p.type is not None else "typing.Any",
                 "path": p.value_from_path,
-                "has_default": p.default is not UNSET,
+                **({"has_default": True} if p.default is not UNSET else {}),
             }
             for pname, p in self.outputs.parameters.items()
             if not pname.startswith("dflow_")
@@ -381,10 +381,51 @@ class PythonOPTemplate(ScriptOPTemplate):
 
 def _packages_artifact(template: PythonOPTemplate) -> InputArtifact:
     a = InputArtifact(
-        path=f"{template.tmp_root}/inputs/artifacts/{PACKAGES_ARTIFACT}", optional=True
+        path=f"{template.tmp_root}/inputs/artifacts/{PACKAGES_ARTIFACT}",
+        optional=True,
+        source=_uploaded_packages(list(upload_packages) + list(template.python_packages)),
     )
     a._bind(PACKAGES_ARTIFACT, template=template)
     return a
+
+
+_PACKAGE_UPLOADS: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def _uploaded_packages(paths: list[str]) -> Any:
+    """The local packages (and modules) of ``upload_packages``/``python_packages``, uploaded.
+
+    dflow uploads them when the workflow is submitted and the step puts the folder holding each
+    one on ``sys.path`` (its catalog says where each is). One upload serves every template
+    with the same list until a file in it changes.
+    """
+    import os
+
+    found = sorted({os.path.abspath(p) for p in paths if p and os.path.exists(p)})
+    if not found:
+        return None
+    key = tuple(found)
+    stamp = max(_newest(p) for p in found)
+    cached = _PACKAGE_UPLOADS.get(key)
+    if cached is not None and cached[0] >= stamp:
+        return cached[1]
+    from ..artifacts import upload_artifact
+
+    art = upload_artifact(found)
+    _PACKAGE_UPLOADS[key] = (stamp, art)
+    return art
+
+
+def _newest(path: str) -> float:
+    import os
+
+    newest = os.path.getmtime(path)
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for f in files:
+                newest = max(newest, os.path.getmtime(os.path.join(root, f)))
+    return newest
 
 
 def _retry_strategy(

@@ -120,13 +120,31 @@ def run(
     # real path of this machine (which may well lie under the host's /tmp).
     progress_file = environ.get("ARGO_PROGRESS_FILE", "/var/run/argo/progress")
     previous = op_module.set_progress_reporter(_progress_writer(progress_file))
+    saved_path = list(sys.path)
     try:
         if cwd is not None:
             os.chdir(cwd)
+        _add_packages(paths.map(PACKAGES_ROOT))
         return _run_step(spec, environ, paths, op_module)
     finally:
         op_module.set_progress_reporter(previous)
         os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+
+
+PACKAGES_ROOT = "/tmp/inputs/artifacts/dflow_python_packages"
+
+
+def _add_packages(root: str) -> None:
+    """dflow's ``handle_packages_script``: the folder of each shipped package goes on sys.path."""
+    from .artifacts import catalog_of
+
+    for item in catalog_of(root):
+        rel = item.get("dflow_list_item")
+        if isinstance(rel, str):
+            folder = os.path.join(root, os.path.dirname(rel))
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
 
 
 def _op_label(spec: dict[str, Any]) -> str:

@@ -163,6 +163,9 @@ class Step:
             if given:
                 _check_literal_type(self, pname, decl, self.parameters[pname])
         for aname, adecl in ins.artifacts.items():
+            if aname in self.artifacts and self.artifacts[aname] is None:
+                # dflow (step.py set_artifacts): None makes the template's input optional
+                adecl.optional = True
             given = self.artifacts.get(aname) is not None
             if not given and not adecl.optional and adecl.source is None:
                 if _is_internal(aname):

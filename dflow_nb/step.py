@@ -161,7 +161,16 @@ class Step:
                     "or give the template's InputParameter a default value."
                 )
             if given:
-                _check_literal_type(self, pname, decl, self.parameters[pname])
+                value = self.parameters[pname]
+                if (
+                    isinstance(value, (InputParameter, OutputParameter))
+                    and getattr(value, "type", None) is None
+                    and getattr(decl, "type", None) is not None
+                ):
+                    # dflow (step.py set_parameters): an untyped parameter passed to a typed
+                    # input takes its type, so an output taken from it reads back typed
+                    value.type = decl.type
+                _check_literal_type(self, pname, decl, value)
         for aname, adecl in ins.artifacts.items():
             if aname in self.artifacts and self.artifacts[aname] is None:
                 # dflow (step.py set_artifacts): None makes the template's input optional

@@ -31,7 +31,7 @@ OPS = textwrap.dedent(
     import json, os
     from pathlib import Path
     from typing import List
-    from dflow.python import OP, OPIO, OPIOSign, Artifact, Parameter
+    from dflow.python import OP, OPIO, OPIOSign, Artifact, BigParameter, Parameter
 
 
     def norm(v):
@@ -123,6 +123,34 @@ OPS = textwrap.dedent(
             return record("ReadDir", op_in, OPIO({"out": out, "text": text}))
 
 
+    class Hello:
+        def __init__(self, x):
+            self.x = x
+
+        def __repr__(self):
+            return "Hello(%r)" % (self.x,)
+
+
+    class Objects(OP):
+        @classmethod
+        def get_input_sign(cls):
+            return OPIOSign({"obj": BigParameter(Hello), "d": dict, "t": list})
+
+        @classmethod
+        def get_output_sign(cls):
+            return OPIOSign({"obj": Hello, "keys": list, "fallback": Parameter(str, default="dft")})
+
+        @OP.exec_sign_check
+        def execute(self, op_in):
+            out = {"obj": Hello(op_in["obj"].x + 1), "keys": sorted(op_in["d"])}
+            return record("Objects", op_in, OPIO(out))
+
+
+    @OP.function
+    def plus(a: int, b: int) -> {"c": int}:
+        return record("plus", {"a": a, "b": b}, {"c": a + b})
+
+
     class Concat(OP):
         @classmethod
         def get_input_sign(cls):
@@ -158,6 +186,14 @@ _REPORT = textwrap.dedent(
                 for s in found
             ]
         print("ORACLE " + _json.dumps(out, sort_keys=True, default=repr))
+
+    def report_pods(wf):
+        pods = [s for s in wf.query_step() if s.type == "Pod"]
+        outs = sorted(_json.dumps({k: getattr(v, "value", None)
+                                   for k, v in s.outputs.parameters.items()
+                                   if not k.startswith("dflow_")}, sort_keys=True)
+                      for s in pods)
+        print("ORACLE " + _json.dumps({"status": wf.query_status(), "pods": outs}))
 
     def listing(paths):
         from pathlib import Path
@@ -236,6 +272,46 @@ t3 = Task("t3", PythonOPTemplate(Concat), artifacts={"files": files})
 dag.add([t1, t2, t3])
 wf = Workflow(name="dag", dag=dag)
 {wait}report(wf, ["t1", "t2", "t3"])
+""",
+    # objects as parameters (jsonpickle), BigParameter, an output default the OP leaves out
+    "objects": """
+wf = Workflow(name="objs")
+s = Step("o", PythonOPTemplate(Objects), parameters={"obj": Hello(1), "d": {"b": 1, "a": [1, 2]},
+                                                    "t": [1, "x", None]})
+wf.add(s)
+{wait}st = wf.query_step(name="o")[0]
+out = st.outputs.parameters
+print("ORACLE " + _json.dumps({"status": wf.query_status(), "obj": repr(out["obj"].value),
+      "keys": list(out["keys"].value), "fallback": out["fallback"].value}))
+""",
+    # `when` with && (Argo's govaluate); pydflow's debug mode does not evaluate it as Argo does
+    "when_and": """
+wf = Workflow(name="wand")
+s1 = Step("s1", PythonOPTemplate(Add), parameters={"a": 3, "b": 4})
+c = s1.outputs.parameters["c"]
+both = Step("both", PythonOPTemplate(Echo), parameters={"x": "both"},
+            when="%s > 5 && %s < 10" % (c, c))
+neither = Step("neither", PythonOPTemplate(Echo), parameters={"x": "neither"},
+               when="%s > 5 && %s > 10" % (c, c))
+wf.add(s1)
+wf.add([both, neither])
+{wait}report(wf, ["s1", "both", "neither"])
+""",
+    # debug mode: submit() returns when the run has ended, so a query right after it works
+    "submit_then_query": """
+wf = Workflow(name="sq")
+wf.add(Step("s", PythonOPTemplate(Add), parameters={"a": 5, "b": 6}))
+wf.submit()
+report(wf, ["s"])
+""",
+    # dflow's `with` syntax: function-OP calls inside the block become tasks, exit submits
+    "functions": """
+with Workflow(name="fn") as wf:
+    r = plus(a=1, b=2)
+    plus(a=r["c"], b=10)
+while wf.query_status() in ('Pending', 'Running'):
+    time.sleep(0.2)
+report_pods(wf)
 """,
 }
 

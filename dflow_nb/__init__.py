@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     "SlurmJobTemplate": "slurm",
     "SlurmRemoteExecutor": "slurm",
     "randstr": "utils",
+    "Context": "context",
+    "Resource": "resource",
     "upload_artifact": "artifacts",
     "download_artifact": "artifacts",
     "S3Artifact": "artifacts",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .artifacts import S3Artifact, download_artifact, upload_artifact
     from .as_dflow import install_as_dflow
     from .config import config, s3_config, set_config, set_s3_config
+    from .context import Context
     from .dag import DAG, Task
     from .executor import ContainerExecutor, Executor, RemoteExecutor
     from .io import (
@@ -109,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Outputs,
     )
     from .names import InvalidNameError
+    from .resource import Resource
     from .slurm import SlurmJob, SlurmJobTemplate, SlurmRemoteExecutor
     from .step import Step
     from .steps import Steps

@@ -8,11 +8,12 @@ folder (both engines write one run folder per workflow into the current director
 only needs the standard library, like the other bench scripts.
 
 The clock starts before the Workflow is built and stops when ``wf.query_status()`` is no longer
-Pending or Running (pydflow's debug ``submit`` blocks until the end, so its first query is the
-end); then the program checks the phase is Succeeded and the steps' ``y`` outputs add up. The
-first run in a fresh interpreter is "cold": for dflow_nb it includes starting the warm worker
-pool. Further runs in the same process are "warm" (measured for dflow_nb only: pydflow's debug
-mode starts a new process pool and a new interpreter per step every time).
+Pending or Running (in debug mode both ``submit`` calls block until the end, as dflow's does,
+so the first query is the end); then the program checks the phase is Succeeded and the steps'
+``y`` outputs add up. The first run in a fresh interpreter is "cold": for dflow_nb it includes
+starting the warm worker pool. Further runs in the same process are "warm" (measured for
+dflow_nb only: pydflow's debug mode starts a new process pool and a new interpreter per step
+every time).
 
     .venv/bin/python bench/engine.py --case fan --size 50                 # one JSON line
     python3 bench/engine.py --package dflow --python bench/.venv-pydflow/bin/python --warm 0

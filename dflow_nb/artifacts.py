@@ -43,6 +43,10 @@ class S3Artifact:
     def to_argo_source(self) -> dict[str, Any]:
         return {"s3": {"key": self.key}}
 
+    def sub_path(self, path: str) -> S3Artifact:
+        """dflow's ``art.sub_path("x")``: the file or folder ``x`` of this artifact."""
+        return S3Artifact(f"{self.key.rstrip('/')}/{str(path).lstrip('/')}", urn=self.urn)
+
     def __repr__(self) -> str:
         return f"S3Artifact(key={self.key!r})"
 

@@ -55,7 +55,30 @@ def encode_value(value: Any) -> Any:
         return str(ref())
     from .runtime.values import to_jsonpickle
 
-    return json.dumps(to_jsonpickle(value))
+    if not isinstance(value, (list, dict)):
+        return json.dumps(to_jsonpickle(value))
+    # dflow's convert_value_to_str: references inside a list or dict become expressions in the
+    # JSON text (quoted when they hold a str), so `[step.outputs.parameters["n"], 1]` works
+    refs: list[str] = []
+
+    def swap(obj: Any) -> Any:
+        if isinstance(obj, list):
+            return [swap(v) for v in obj]
+        if isinstance(obj, dict):
+            return {k: swap(v) for k, v in obj.items()}
+        var = obj if isinstance(obj, ArgoVar) else None
+        if var is None and callable(getattr(obj, "argo_var", None)):
+            var = obj.argo_var()
+        if var is None:
+            return obj
+        text = "{{=%s}}" % var.to_expr()
+        refs.append(json.dumps(text) if getattr(obj, "type", None) is str else text)
+        return f"dflow_placeholder_{len(refs) - 1}"
+
+    text = json.dumps(to_jsonpickle(swap(value)))
+    for i, ref_text in enumerate(refs):
+        text = text.replace(f'"dflow_placeholder_{i}"', ref_text)
+    return text
 
 
 def _step_input_value(value: Any) -> Any:

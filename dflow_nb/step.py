@@ -433,8 +433,19 @@ def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
     _check_literal_type_of(step, pname, tp, value)
 
 
+def _holds_ref(value: Any) -> bool:
+    """Whether a value is, or holds in a list or dict, a run-time reference."""
+    if isinstance(value, ArgoVar) or hasattr(value, "argo_var"):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_ref(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_ref(v) for v in value.values())
+    return False
+
+
 def _check_literal_type_of(step: Step, pname: str, tp: Any, value: Any) -> None:
-    if isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
+    if isinstance(value, str) or _holds_ref(value):
         return
     from .python.opio import format_type
     from .python.signcheck import matches
@@ -507,8 +518,9 @@ def _artifact_count(step: Step, slices: Any) -> Any:
             return list(range(len(path_list)))
         producer = getattr(src, "step", None)
         save = getattr(getattr(producer, "template", None), "save_path_list", None)
-        if producer is not None and callable(save) and getattr(src, "name", None):
-            pname = save(src.name).name
+        aname = getattr(src, "name", None)
+        if producer is not None and callable(save) and aname:
+            pname = save(aname).name
             ref = OutputParameter()
             ref._bind(pname, step=producer)
             return ArgoVar(f"=toJson(sprig.until(len({_loop_list_expr(ref)})))")

@@ -291,8 +291,8 @@ class Workflow:
 
         As in dflow, with the in-kernel engine (``"debug"``) this returns when the workflow has
         ended, unless ``config["detach"]`` is set or ``wait=False``; in Argo mode it returns
-        once the server has the workflow (see ``dflow_nb/waiting.py``). In a notebook the live
-        widget is shown while it waits.
+        once the server has the workflow (see ``dflow_nb/waiting.py``). In a notebook, a widget
+        shown before the submit follows the run while it waits.
 
         ``reuse_step``: steps from an earlier run (``query_step`` results) whose keys match
         steps of this one; those are not run again and keep their outputs. ``python_mode``
@@ -300,9 +300,8 @@ class Workflow:
         Python OPs.
         """
         from .backends import get_backend
-        from .waiting import has_widget, should_wait, wait_for_end
+        from .waiting import should_wait, wait_for_end
 
-        shown = has_widget(self)
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
         self.id = getattr(run, "id", self.id)
@@ -310,7 +309,7 @@ class Workflow:
         if widgets is not None:
             widgets.workflow_submitted(self, run)
         if should_wait(wait):
-            wait_for_end(self, run, shown)
+            wait_for_end(run)
         return run
 
     def _handle(self) -> Any:

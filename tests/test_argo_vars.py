@@ -151,6 +151,23 @@ def test_arithmetic(a: Any, b: Any) -> None:
     )
 
 
+def test_dflow_operators_on_parameters(templ: ShellOPTemplate, a: Any, b: Any) -> None:
+    """dflow's ArgoVar operators: parameters index, add, multiply and compare as expressions."""
+    x = templ.inputs.parameters["x"]
+    assert str(x["key"]) == "{{=jsonpath(inputs.parameters['x'], '$')[\"key\"]}}"
+    assert str(x[0]["k"]) == "{{=jsonpath(inputs.parameters['x'], '$')[0][\"k\"]}}"
+    assert str(x + 1) == "{{=asFloat(inputs.parameters['x']) + 1}}"
+    assert str(2 * a) == "{{=2 * asFloat(steps['step-a'].outputs.parameters['n'])}}"
+    assert str(a / 2) == "{{=asFloat(steps['step-a'].outputs.parameters['n']) / 2}}"
+    assert x + "-suffix" == "{{inputs.parameters.x}}-suffix"  # dflow: text concatenation
+    assert str(a == "done") == "{{=string(steps['step-a'].outputs.parameters['n']) == \"done\"}}"
+    assert str(a != 3) == "{{=!(asFloat(steps['step-a'].outputs.parameters['n']) == 3)}}"
+    # as Python truth values, == and != stay identity tests: lists and `in` keep working
+    assert a in [a] and a not in [b] and bool(a == a) and not bool(a == b) and bool(a != b)
+    with pytest.raises(TypeError, match="not iterable"):
+        list(a.argo_var())
+
+
 def test_input_parameter_comparison(templ: ShellOPTemplate) -> None:
     x = templ.inputs.parameters["x"]
     assert str(x < 5) == "{{=asFloat(inputs.parameters['x']) < 5}}"
@@ -166,6 +183,15 @@ def test_if_expression_from_outputs(a: Any, b: Any) -> None:
         "(asFloat(steps['step-a'].outputs.parameters['n']) < "
         "asFloat(steps['b'].outputs.parameters['n'])) ? "
         "(steps['step-a'].outputs.parameters['n']) : (steps['b'].outputs.parameters['n'])"
+    )
+
+
+def test_if_expression_on_a_bool_parameter(a: Any, b: Any) -> None:
+    """A bool output is the text true/false: compared with 'true' so Argo gets a bool."""
+    e = if_expression(_if=a, _then=a, _else=b)
+    assert str(e) == (
+        "{{=(string(steps['step-a'].outputs.parameters['n']) == 'true') ? "
+        "(steps['step-a'].outputs.parameters['n']) : (steps['b'].outputs.parameters['n'])}}"
     )
 
 

@@ -102,3 +102,105 @@ def test_uploaded_artifact_as_step_input(workdir: Path) -> None:
     s = Step("s", t, artifacts={"foo": art})
     assert s.to_dict()["arguments"]["artifacts"] == [{"name": "foo", "s3": {"key": art.key}}]
     assert repr(art) == f"S3Artifact(key={art.key!r})"
+
+
+def test_catalog_and_path_objects_as_dflow(workdir: Path, tmp_path: Path) -> None:
+    """dflow's catalog: the store holds `.dflow/<uuid>`; downloads return the path object."""
+    import json
+
+    (workdir / "one.txt").write_text("1")
+    (workdir / "two.txt").write_text("2")
+    art = upload_artifact({"x": "one.txt", "y": "two.txt"})
+    assert art.path_list == [
+        {"dflow_list_item": "one.txt", "order": "x"},
+        {"dflow_list_item": "two.txt", "order": "y"},
+    ]
+    (catalog,) = (tmp_path / "store" / art.key / ".dflow").iterdir()
+    assert json.loads(catalog.read_text()) == {"path_list": art.path_list}
+    out = tmp_path / "o"
+    assert download_artifact(art, path=out) == {"x": f"{out}/one.txt", "y": f"{out}/two.txt"}
+    assert not (out / ".dflow").exists()  # remove_catalog
+    assert download_artifact(upload_artifact(["two.txt", "one.txt"]), path=out) == [
+        f"{out}/two.txt",
+        f"{out}/one.txt",
+    ]
+    kept = tmp_path / "kept"
+    download_artifact(art, path=kept, remove_catalog=False)
+    assert (kept / ".dflow").is_dir()
+
+
+def test_uploads_reach_the_op_as_in_dflow(workdir: Path, tmp_path: Path) -> None:
+    """A folder upload arrives at .../inputs/artifacts/<name>/<folder>; lists and dicts keep
+    their shape; `artifacts={"a": None}` gives None; returned copies download as returned."""
+    import json
+    import shutil
+    from typing import Dict, List
+
+    from dflow_nb import Workflow
+    from dflow_nb.python import OP, OPIO, Artifact, OPIOSign, PythonOPTemplate
+
+    class ReadAll(OP):
+        @classmethod
+        def get_input_sign(cls) -> OPIOSign:
+            return OPIOSign(
+                {
+                    "inp": Artifact(Path),
+                    "files": Artifact(List[str]),
+                    "named": Artifact(Dict[str, Path]),
+                    "opt": Artifact(Path, optional=True),
+                }
+            )
+
+        @classmethod
+        def get_output_sign(cls) -> OPIOSign:
+            return OPIOSign({"out": Artifact(List[Path]), "seen": str})
+
+        @OP.exec_sign_check
+        def execute(self, op_in: OPIO) -> OPIO:
+            seen = {
+                "inp": "/".join(Path(op_in["inp"]).parts[-3:]),
+                "a": (Path(op_in["inp"]) / "a.txt").read_text(),
+                "files": [(type(p).__name__, Path(p).read_text()) for p in op_in["files"]],
+                "named": {k: v.read_text() for k, v in op_in["named"].items()},
+                "opt": op_in["opt"],
+            }
+            for i in range(2):
+                shutil.copytree(op_in["inp"], f"iter{i}")
+            return OPIO({"out": [Path("iter0"), Path("iter1")], "seen": json.dumps(seen)})
+
+    monkeypatch_cfg = {"debug_workdir": str(workdir), "mode": "debug"}
+    saved = {k: dflow_config.get(k) for k in monkeypatch_cfg}
+    dflow_config.update(monkeypatch_cfg)
+    try:
+        (workdir / "inp").mkdir()
+        (workdir / "inp" / "a.txt").write_text("A")
+        (workdir / "f1.txt").write_text("one")
+        (workdir / "f2.txt").write_text("two")
+        step = Step(
+            "read",
+            PythonOPTemplate(ReadAll),
+            artifacts={
+                "inp": upload_artifact("inp"),
+                "files": upload_artifact(["f1.txt", "f2.txt"]),
+                "named": upload_artifact({"x": "f1.txt"}),
+                "opt": None,
+            },
+        )
+        wf = Workflow(name="uploads")
+        wf.add(step)
+        wf.submit(wait=True)
+        assert wf.query_status() == "Succeeded"
+        done = wf.query_step(name="read")[0]
+        assert json.loads(done.outputs.parameters["seen"].value) == {
+            "inp": "artifacts/inp/inp",
+            "a": "A",
+            "files": [["str", "one"], ["str", "two"]],
+            "named": {"x": "one"},
+            "opt": None,
+        }
+        out = tmp_path / "dl"
+        got = download_artifact(done.outputs.artifacts["out"], path=out)
+        assert got == [f"{out}/iter0", f"{out}/iter1"]
+        assert files_under(out) == {"iter0/a.txt": "A", "iter1/a.txt": "A"}
+    finally:
+        dflow_config.update(saved)

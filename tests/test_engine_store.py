@@ -54,3 +54,14 @@ def test_workflow_artifacts_through_s3(s3: S3Server, tmp_path: Path) -> None:
     got = download_artifact(out, path=tmp_path / "dl")
     assert got == [str(tmp_path / "dl" / "out.txt")]
     assert (tmp_path / "dl" / "out.txt").read_text() == "hello"
+    # dflow's layout in S3: one folder holding the paths and `.dflow/<uuid>` (its path_list)
+    import json
+    import tarfile
+
+    (tgz,) = download_artifact(art, path=tmp_path / "raw", extract=False)
+    with tarfile.open(tgz) as tf:
+        names = [m.name for m in tf.getmembers() if m.isfile()]
+        (catalog,) = [n for n in names if "/.dflow/" in n]
+        data = json.loads(tf.extractfile(catalog).read())  # type: ignore[union-attr]
+    assert {n.split("/")[0] for n in names} == {catalog.split("/")[0]}
+    assert data == {"path_list": [{"dflow_list_item": "in.txt", "order": 0}]}

@@ -271,3 +271,21 @@ def test_step_outputs_carry_declared_types(tmp_path: Path) -> None:
     assert s.outputs.parameters["o"].type is int
     assert s.outputs.parameters["o"].default == 0
     assert s.outputs.artifacts["f"].optional is True
+
+
+def test_encode_value_puts_references_in_lists_and_dicts() -> None:
+    """dflow's convert_value_to_str: references inside a list or dict become expressions in
+    the JSON text, quoted when they hold a str; other values are jsonpickle's JSON."""
+    from dflow_nb import OutputParameter, ShellOPTemplate, Step
+    from dflow_nb.io import encode_value
+
+    t = ShellOPTemplate(name="t", image="alpine", script="true")
+    t.outputs.parameters["n"] = OutputParameter(value_from_path="/tmp/n", type=int)
+    t.outputs.parameters["s"] = OutputParameter(value_from_path="/tmp/s", type=str)
+    a = Step("a", t)
+    assert encode_value([a.outputs.parameters["n"], 1, {"k": a.outputs.parameters["s"]}]) == (
+        "[{{=steps['a'].outputs.parameters['n']}}, 1, "
+        "{\"k\": \"{{=steps['a'].outputs.parameters['s']}}\"}]"
+    )
+    assert encode_value({"a": (1, 2)}) == '{"a": {"py/tuple": [1, 2]}}'
+    assert encode_value("text") == "text"

@@ -171,3 +171,24 @@ def test_op_import_is_stdlib_only() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_output_left_out_takes_its_parameter_default() -> None:
+    """dflow: an output `Parameter(str, default=...)` the OP does not return takes the default."""
+
+    class Quiet(OP):
+        @classmethod
+        def get_input_sign(cls) -> OPIOSign:
+            return OPIOSign()
+
+        @classmethod
+        def get_output_sign(cls) -> OPIOSign:
+            return OPIOSign({"note": Parameter(str, default="none"), "n": int})
+
+        @OP.exec_sign_check
+        def execute(self, op_in: OPIO) -> OPIO:
+            return OPIO({"n": 1})
+
+    assert Quiet().execute(OPIO()) == {"note": "none", "n": 1}
+    with pytest.raises(OPIOError, match="did not return output parameter 'n'"):
+        op_module.check_outputs(Quiet, {"note": "x"})

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -421,3 +421,126 @@ def test_runtime_import_time() -> None:
         for _ in range(5)
     ]
     assert min(times) < 0.05, times
+
+
+# --- what dflow gives: recorded from pydflow 1.8 debug mode on the same program -------------
+
+
+class _MakeAll(OP):
+    @classmethod
+    def get_input_sign(cls) -> OPIOSign:
+        return OPIOSign({})
+
+    @classmethod
+    def get_output_sign(cls) -> OPIOSign:
+        return OPIOSign(
+            {
+                "d": Artifact(Path),
+                "l": Artifact(List[Path]),
+                "m": Artifact(Dict[str, Path]),
+                "opt": Artifact(Path, optional=True),
+                "t": Tuple[int, str],
+                "k": dict,
+                "s": set,
+            }
+        )
+
+    @OP.exec_sign_check
+    def execute(self, op_in: OPIO) -> OPIO:
+        os.makedirs("dd/sub", exist_ok=True)
+        Path("dd/sub/x.txt").write_text("x")
+        os.makedirs("a/b", exist_ok=True)
+        Path("a/b/1.txt").write_text("1")
+        Path("2.txt").write_text("2")
+        return OPIO(
+            {
+                "d": Path("dd"),
+                "l": [Path("a/b/1.txt"), Path("2.txt")],
+                "m": {"one": Path("a/b/1.txt"), "two": Path("2.txt")},
+                "t": (1, "a"),
+                "k": {1: "x", "y": [1, 2]},
+                "s": {3, 4},
+            }
+        )
+
+
+def _shown(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _shown(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set)):
+        return [_shown(v) for v in x]
+    s = str(x)
+    return [type(x).__name__, s[s.find("inputs/artifacts/") :] if "inputs/artifacts/" in s else s]
+
+
+class _UseAll(OP):
+    @classmethod
+    def get_input_sign(cls) -> OPIOSign:
+        return OPIOSign(
+            {
+                "d": Artifact(Path),
+                "l": Artifact(List[str]),
+                "m": Artifact(Dict[str, Path]),
+                "opt": Artifact(Path, optional=True),
+                "t": Tuple[int, str],
+                "k": dict,
+                "s": set,
+            }
+        )
+
+    @classmethod
+    def get_output_sign(cls) -> OPIOSign:
+        return OPIOSign({"got": str, "back": Artifact(List[Path])})
+
+    @OP.exec_sign_check
+    def execute(self, op_in: OPIO) -> OPIO:
+        got = {k: _shown(op_in[k]) for k in ("d", "l", "m")}
+        got.update({k: repr(op_in[k]) for k in ("opt", "t", "k", "s")})
+        back = [op_in["m"]["one"], op_in["d"] / "sub" / "x.txt"]
+        return OPIO({"got": json.dumps(got), "back": back})
+
+
+def test_what_ops_and_downloads_see_matches_dflow(tmp_path: Path, monkeypatch: Any) -> None:
+    from dflow_nb import Step, Workflow, config, download_artifact
+    from dflow_nb.python import PythonOPTemplate
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    make = Step("make", PythonOPTemplate(_MakeAll))
+    use = Step(
+        "use",
+        PythonOPTemplate(_UseAll),
+        artifacts={k: make.outputs.artifacts[k] for k in ("d", "l", "m", "opt")},
+        parameters={k: make.outputs.parameters[k] for k in ("t", "k", "s")},
+    )
+    wf = Workflow(name="fidelity")
+    wf.add(make)
+    wf.add(use)
+    wf.submit(wait=True)
+    assert wf.query_status() == "Succeeded"
+    done = wf.query_step(name="use")[0]
+    assert json.loads(done.outputs.parameters["got"].value) == {
+        "d": ["ArtifactPosixPath", "inputs/artifacts/d/dd"],
+        "l": [["str", "inputs/artifacts/l/a/b/1.txt"], ["str", "inputs/artifacts/l/2.txt"]],
+        "m": {
+            "one": ["PosixPath", "inputs/artifacts/m/a/b/1.txt"],
+            "two": ["PosixPath", "inputs/artifacts/m/2.txt"],
+        },
+        "opt": "None",
+        "t": "(1, 'a')",
+        "k": "{'y': [1, 2], 1: 'x'}",
+        "s": "{3, 4}",
+    }
+    made = wf.query_step(name="make")[0]
+    assert made.outputs.parameters["t"].value == (1, "a")
+    assert made.outputs.parameters["k"].value == {1: "x", "y": [1, 2]}
+    assert download_artifact(made.outputs.artifacts["m"], path="dlm") == {
+        "one": "dlm/a/b/1.txt",
+        "two": "dlm/2.txt",
+    }
+    # paths inside input artifacts keep their place there: a/b/1.txt, dd/sub/x.txt
+    assert download_artifact(done.outputs.artifacts["back"], path="dlb") == [
+        "dlb/a/b/1.txt",
+        "dlb/dd/sub/x.txt",
+    ]

@@ -45,3 +45,12 @@ def test_coerce() -> None:
     assert coerce([1, 2], Optional[tuple]) == (1, 2)
     assert coerce([1], set) == {1}
     assert coerce([1], list) == [1]
+
+
+def test_a_value_never_imports_a_new_package() -> None:
+    import sys
+
+    assert "this" not in sys.modules
+    with pytest.raises(ValueError, match="class 'this.Zen', which is not defined here"):
+        decode('{"py/object": "this.Zen"}', None)
+    assert "this" not in sys.modules

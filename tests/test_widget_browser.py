@@ -206,7 +206,7 @@ wf = Workflow(name="live-demo")
 wf.add(prep)
 wf.add(fan)
 wf.add(sum_up)
-wf.submit()
+wf.submit(wait=False)  # the cell returns; the widget follows the run
 wf""",
     'print("PHASE", wf.wait(timeout=60))',
     '%dflow_get wf sum.sum as total_sum\nprint("SUM", total_sum, type(total_sum).__name__)',
@@ -214,7 +214,7 @@ wf""",
 big = Workflow(name="big-fan")
 big.add(Step("many", template=PythonOPTemplate(square), parameters={"x": "{{item}}"},
              with_param=argo_range(1000)))
-big.submit()
+big.submit(wait=False)
 big.show()""",
     'print("BIG", big.wait(timeout=60))',
 ]
@@ -595,7 +595,7 @@ wf.add([Step("first", template=ShellOPTemplate(name="first", image="alpine", scr
              executor=ex),
         Step("second", template=ShellOPTemplate(name="second", image="alpine", script="sleep 1"),
              executor=ex)])
-wf.submit()
+wf.submit(wait=False)
 wf""",
         'print("PHASE", wf.wait(timeout=120))',
     ]

@@ -1,8 +1,9 @@
 """The in-kernel backend: ``wf.submit()`` in debug mode starts a run on a background thread.
 
 Each run has its own thread and asyncio loop, so several workflows run at once in one kernel
-and the kernel is never blocked; ``python_mode="inline"`` is the exception, running in the
-calling thread so that breakpoints and ``%debug`` work.
+and the widget follows a run while ``Workflow.submit()`` waits for its end (dflow's debug-mode
+behaviour, ``dflow_nb/waiting.py``; ``wait=False`` returns at once); ``python_mode="inline"``
+is the exception, running in the calling thread so that breakpoints and ``%debug`` work.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ class Journal:
         self._dirs: dict[str, Path] = {}
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "workflow.json").write_text(json.dumps(manifest))
+        self.write_status()  # the run exists, with a status, from the moment it is submitted
 
     def node_started(
         self, node: dict[str, Any], step_dir: Path, tmpl: dict[str, Any], local: dict[str, str]

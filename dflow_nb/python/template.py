@@ -206,6 +206,7 @@ class PythonOPTemplate(ScriptOPTemplate):
                 )
 
     def _declare_io(self) -> None:
+        from ..config import config
         from .opio import Artifact, BigParameter, Parameter
 
         for pname, sign in self.op_class.get_input_sign().items():
@@ -235,6 +236,8 @@ class PythonOPTemplate(ScriptOPTemplate):
                     type=sign.type,
                     global_name=self.output_artifact_global_name.get(pname, sign.global_name),
                 )
+                if config.get("save_path_as_parameter"):
+                    self.save_path_list(pname)
             else:
                 tp = sign.type if isinstance(sign, Parameter) else sign
                 op = OutputParameter(

@@ -203,8 +203,8 @@ def _art_kind(sign: Any, spec_type: str | None) -> tuple[str, bool]:
     if kind:
         return str(kind), bool(getattr(sign, "as_str", False))
     text = spec_type or ""
-    as_str = text in ("str", "builtins.str") or text.endswith("[str]") or "str]" in text
-    as_str = as_str and "Path" not in text.split("[")[-1]
+    leaf = text.split("[")[-1].rstrip("]").split(",")[-1].strip()  # Dict[str, X] -> X
+    as_str = leaf in ("str", "builtins.str")
     if "NestedDict" in text:
         return "nested", as_str
     if text.startswith(("typing.List", "list[")):
@@ -223,13 +223,15 @@ def _execute(
     from pathlib import Path
 
     from . import values as values_module
-    from .artifacts import input_value, write_output
+    from .artifacts import catalog_of, input_value, write_output
     from .values import coerce, decode, encode
 
     op_name = op_class.__name__
+    # objects in parameters may be of classes defined next to the OP (its module or globals)
     mod = _sys.modules.get(getattr(op_class, "__module__", "") or "")
-    if mod is not None:  # objects in parameters may be of classes defined next to the OP
-        values_module.NAMESPACES[:] = [vars(mod)]
+    code = getattr(op_class, "func", None) or getattr(op_class, "execute", None)
+    values_module.NAMESPACES[:] = [vars(mod)] if mod is not None else []
+    values_module.NAMESPACES.append(getattr(code, "__globals__", None) or {})
     in_sign = op_class.get_input_sign()  # type: ignore[attr-defined]
     out_sign = op_class.get_output_sign()  # type: ignore[attr-defined]
     slices = spec.get("slices") or None
@@ -287,9 +289,15 @@ def _execute(
         kind, as_str = _art_kind(in_sign.get(name), a.get("type"))
         sub_path = bool(getattr(in_sign.get(name), "sub_path", True))
         if name in sliced_arts and indices is not None:
-            art_values[name] = [
-                input_value(root, kind, as_str, index=i, sub_path=sub_path) for i in indices
-            ]
+            try:
+                art_values[name] = [
+                    input_value(root, kind, as_str, index=i, sub_path=sub_path) for i in indices
+                ]
+            except (IndexError, KeyError):
+                raise _StepError(
+                    f"slice {indices} is out of range for sliced input artifact {name!r} "
+                    f"({len(catalog_of(root))} catalogued paths)"
+                ) from None
             stacked[name] = art_values[name]
             continue
         value = input_value(root, kind, as_str, sub_path=sub_path)
@@ -354,13 +362,14 @@ def _execute(
             for a in stacked_arts:
                 save(a, results[-1].get(a["name"]), index)
 
+    path_lists: dict[str, Path] = {}
     for p in outputs.get("parameters") or []:
         name = p["name"]
         target = Path(paths.map(p["path"]))
         target.parent.mkdir(parents=True, exist_ok=True)
-        of = p.get("path_list_of")
-        if of is not None:
-            continue  # written with the artifact below
+        if p.get("path_list_of"):
+            path_lists[p["path_list_of"]] = target  # written once the artifact is
+            continue
         if not any(name in r for r in results) and p.get("has_default"):
             continue  # the OP left it out: Argo takes the declared default
         values = [r.get(name) for r in results]
@@ -370,23 +379,12 @@ def _execute(
         except (TypeError, ValueError) as exc:
             raise _StepError(f"OP {op_name!r}: output parameter {name!r}: {exc}") from None
         target.write_text(text)
-    path_lists = {
-        p["path_list_of"]: Path(paths.map(p["path"]))
-        for p in outputs.get("parameters") or []
-        if p.get("path_list_of")
-    }
     for a in out_arts:
         if a in stacked_arts:
             continue
-        value = results[0].get(a["name"])
-        if value is None:
-            Path(paths.map(a["path"])).mkdir(parents=True, exist_ok=True)
-            continue
-        save(a, value, None)
+        # an absent optional output is catalogued as None, so the next OP gets None (dflow)
+        save(a, results[0].get(a["name"]), None)
     for name, target in path_lists.items():
-        from .artifacts import catalog_of
-
         out = next((a for a in out_arts if a["name"] == name), None)
         catalog = catalog_of(paths.map(out["path"])) if out is not None else []
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(catalog))

@@ -46,10 +46,15 @@ def to_jsonpickle(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (set, frozenset)):
         return {"py/set": [to_jsonpickle(v, depth + 1) for v in sorted(value, key=repr)]}
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        # jsonpickle's order: string keys first, then the others as "json://<key as JSON>"
+        out: dict[str, Any] = {
+            k: to_jsonpickle(v, depth + 1) for k, v in value.items() if isinstance(k, str)
+        }
         for k, v in value.items():
-            key = k if isinstance(k, str) else "json://" + json.dumps(to_jsonpickle(k, depth + 1))
-            out[key] = to_jsonpickle(v, depth + 1)
+            if not isinstance(k, str):
+                out["json://" + json.dumps(to_jsonpickle(k, depth + 1))] = to_jsonpickle(
+                    v, depth + 1
+                )
         return out
     if isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -69,7 +74,9 @@ def _find_class(path: str) -> Any:
     module, _, qualname = path.rpartition(".")
     candidates: list[Any] = []
     mod = sys.modules.get(module)
-    if mod is None and module:
+    if mod is None and module and module.split(".")[0] in sys.modules:
+        # a submodule of a package already in use: import it. A value never makes this process
+        # import a package it had not imported (data does not choose what code runs).
         try:
             import importlib
 
@@ -89,8 +96,9 @@ def _find_class(path: str) -> Any:
         if isinstance(obj, type):
             return obj
     raise ValueError(
-        f"the parameter holds an object of class {path!r}, which cannot be imported here; "
-        "ship its module with the OP (upload_packages / python_packages)"
+        f"the parameter holds an object of class {path!r}, which is not defined here: import "
+        "its module first (in the step: import it in the OP's module, and ship it with "
+        "upload_packages / python_packages)"
     )
 
 

@@ -136,7 +136,7 @@ def download(
     dst: Path,
     extract: bool = True,
     sub_path: str | None = None,
-    catalog_dir: str | None = ".dflow_nb",
+    catalog_dir: str | None = None,
 ) -> list[str] | None:
     """dflow's ``download_artifact`` on a client; ``None`` when nothing is stored at ``key``."""
     if is_archive_key(key):

@@ -42,10 +42,19 @@ _EXPORTS: dict[str, str] = {
     "ArgoVar": "argo_vars",
     "Executor": "executor",
     "ContainerExecutor": "executor",
+    "RemoteExecutor": "executor",
+    "ArgoStep": "argo_objects",
+    "SlurmJob": "slurm",
+    "SlurmJobTemplate": "slurm",
+    "SlurmRemoteExecutor": "slurm",
+    "randstr": "utils",
+    "Context": "context",
+    "Resource": "resource",
     "upload_artifact": "artifacts",
     "download_artifact": "artifacts",
     "S3Artifact": "artifacts",
     "InvalidNameError": "names",
+    "install_as_dflow": "as_dflow",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -54,7 +63,14 @@ __all__ = sorted(_EXPORTS)
 # the ``config`` dict, and importing the submodule later (as most modules do) would bind
 # ``dflow_nb.config`` to the module, so ``from dflow_nb import config; config["mode"]`` would
 # fail. Importing it here binds the module first and then rebinds the names to the dicts.
+import os as _os  # noqa: E402
+
 from .config import config, s3_config, set_config, set_s3_config  # noqa: E402
+
+if _os.environ.get("DFLOW_NB_AS_DFLOW") == "1":  # the switch, for processes started with it
+    from .as_dflow import install_from_env
+
+    install_from_env()
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -72,6 +88,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .argo_objects import ArgoStep
     from .argo_vars import (
         ArgoVar,
         argo_enumerate,
@@ -81,9 +98,11 @@ if TYPE_CHECKING:  # pragma: no cover
         if_expression,
     )
     from .artifacts import S3Artifact, download_artifact, upload_artifact
+    from .as_dflow import install_as_dflow
     from .config import config, s3_config, set_config, set_s3_config
+    from .context import Context
     from .dag import DAG, Task
-    from .executor import ContainerExecutor, Executor
+    from .executor import ContainerExecutor, Executor, RemoteExecutor
     from .io import (
         InputArtifact,
         InputParameter,
@@ -93,6 +112,8 @@ if TYPE_CHECKING:  # pragma: no cover
         Outputs,
     )
     from .names import InvalidNameError
+    from .resource import Resource
+    from .slurm import SlurmJob, SlurmJobTemplate, SlurmRemoteExecutor
     from .step import Step
     from .steps import Steps
     from .templates import (
@@ -102,4 +123,5 @@ if TYPE_CHECKING:  # pragma: no cover
         ScriptOPTemplate,
         ShellOPTemplate,
     )
+    from .utils import randstr
     from .workflow import Workflow

@@ -295,4 +295,7 @@ def _condition(value: Any) -> str:
 
 def if_expression(_if: Any, _then: Any, _else: Any) -> ArgoVar:
     """dflow's ``if_expression``: a conditional value for outputs' ``value_from_expression``."""
-    return ArgoVar(f"=({_condition(_if)}) ? ({to_expr(_then)}) : ({to_expr(_else)})")
+    var = ArgoVar(f"=({_condition(_if)}) ? ({to_expr(_then)}) : ({to_expr(_else)})")
+    # the branches, for dflow's type sharing (io.py OutputParameter.__setattr__)
+    var._then, var._else = _then, _else  # type: ignore[attr-defined]
+    return var

@@ -32,6 +32,9 @@ class Task(Step):
         self.dependencies: list[Any] = list(dependencies or [])
         self.depends = depends
         self._raw_dependencies: list[str] | None = None
+        from .context_syntax import register
+
+        register(self)  # dflow: a Task built inside `with Workflow/DAG(...)` joins it
 
     def dependency_names(self) -> list[str]:
         """Explicit dependencies, then the ones found in this task's inputs, in order."""
@@ -101,6 +104,17 @@ class DAG(OPTemplate):
 
     def _default_name(self) -> str:
         return "dag"
+
+    def __enter__(self) -> DAG:
+        """dflow's ``with DAG(...) as t:``: steps/tasks built in the block are added to it."""
+        from .context_syntax import enter
+
+        return enter(self)  # type: ignore[no-any-return]
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        from .context_syntax import exit_
+
+        exit_(self)
 
     def add(self, task: Task | list[Task]) -> None:
         """Add a task (or a list of tasks)."""

@@ -346,6 +346,25 @@ class OutputParameter(_IO):
         self._value_from_extra: dict[str, Any] = {}
         self._extra.update(kwargs)
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        object.__setattr__(self, key, value)
+        # dflow (io.py OutputParameter.__setattr__): an output taken from another parameter
+        # shares its type both ways, so an untyped Steps/DAG output reads back typed
+        if key == "value_from_parameter":
+            self._share_type(value)
+        elif key == "value_from_expression":  # if_expression(_then=p1, _else=p2)
+            self._share_type(getattr(value, "_then", None))
+            self._share_type(getattr(value, "_else", None))
+
+    def _share_type(self, other: Any) -> None:
+        if not isinstance(other, (InputParameter, OutputParameter)):
+            return
+        mine, theirs = getattr(self, "type", None), getattr(other, "type", None)
+        if mine is None and theirs is not None:
+            object.__setattr__(self, "type", theirs)
+        elif theirs is None and mine is not None:
+            other.type = mine
+
     def argo_var(self) -> ArgoVar:
         if self.step is None:
             raise ValueError(

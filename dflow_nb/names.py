@@ -79,6 +79,22 @@ def check_template_name(name: str) -> str:
     return _check_subdomain("OP template", name)
 
 
+def template_name(name: str) -> str:
+    """A template name given by the user: lowercased first, as dflow does, then checked.
+
+    dflow's ``OPTemplate`` forces lowercase (``src/dflow/op_template.py``), so
+    ``ShellOPTemplate(name="Hello")`` is ``hello``. A loaded manifest keeps its names as Argo
+    accepted them (camelCase included).
+    """
+    if _is_lenient() or not isinstance(name, str):
+        return check_template_name(name)
+    try:
+        return check_template_name(name.lower())
+    except InvalidNameError:
+        check_template_name(name)  # the error names what the user wrote
+        raise
+
+
 def _check_subdomain(kind: str, name: str) -> str:
     if _is_lenient():
         return name

@@ -114,6 +114,10 @@ class Step:
                 f"got {continue_on_success_ratio}"
             )
         self._check_arguments()
+        if not self.is_task:  # a Task registers at the end of its own __init__
+            from .context_syntax import register
+
+            register(self)  # dflow: a Step built inside `with Workflow/Steps(...)` joins it
         self.inputs = Inputs(step=self)
         self.outputs = Outputs(step=self)
         self._make_io()
@@ -157,8 +161,20 @@ class Step:
                     "or give the template's InputParameter a default value."
                 )
             if given:
-                _check_literal_type(self, pname, decl, self.parameters[pname])
+                value = self.parameters[pname]
+                if (
+                    isinstance(value, (InputParameter, OutputParameter))
+                    and getattr(value, "type", None) is None
+                    and getattr(decl, "type", None) is not None
+                ):
+                    # dflow (step.py set_parameters): an untyped parameter passed to a typed
+                    # input takes its type, so an output taken from it reads back typed
+                    value.type = decl.type
+                _check_literal_type(self, pname, decl, value)
         for aname, adecl in ins.artifacts.items():
+            if aname in self.artifacts and self.artifacts[aname] is None:
+                # dflow (step.py set_artifacts): None makes the template's input optional
+                adecl.optional = True
             given = self.artifacts.get(aname) is not None
             if not given and not adecl.optional and adecl.source is None:
                 if _is_internal(aname):
@@ -404,6 +420,8 @@ def _check_literal_type(step: Step, pname: str, decl: Any, value: Any) -> None:
     """Catch a literal of the wrong type where the step is made, not when the OP runs."""
     tp = decl.type
     if tp is None or isinstance(value, (str, ArgoVar)) or hasattr(value, "argo_var"):
+        return
+    if value is None:  # dflow passes None on; the OP's sign check decides (dpgen2 relies on it)
         return
     slices = getattr(step.template, "slices", None)
     if slices is not None and pname in (getattr(slices, "input_parameter", None) or []):

@@ -44,6 +44,17 @@ class Steps(OPTemplate):
     def _default_name(self) -> str:
         return "steps"
 
+    def __enter__(self) -> Steps:
+        """dflow's ``with Steps(...) as t:``: steps/tasks built in the block are added to it."""
+        from .context_syntax import enter
+
+        return enter(self)  # type: ignore[no-any-return]
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        from .context_syntax import exit_
+
+        exit_(self)
+
     def add(self, step: Step | list[Step]) -> None:
         """Append a step, or a list of steps that run at the same time."""
         group = list(step) if isinstance(step, (list, tuple)) else [step]

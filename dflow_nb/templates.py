@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from .io import Inputs, Outputs
-from .names import check_template_name
+from .names import template_name
 
 __all__ = [
     "ContainerOPTemplate",
@@ -57,7 +57,7 @@ class OPTemplate:
         retry_strategy: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self.name = check_template_name(name) if name is not None else self._default_name()
+        self.name = template_name(name) if name is not None else self._default_name()
         self._auto_name = name is None
         self._inputs = Inputs(template=self)
         self._outputs = Outputs(template=self)

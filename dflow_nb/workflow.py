@@ -89,6 +89,7 @@ class Workflow:
         self.entrypoint: OPTemplate = (
             steps if steps is not None else dag if dag is not None else Steps(_steps_name(name))
         )
+        self._default_entrypoint = steps is None and dag is None
         self.namespace = namespace
         self.id = id
         self.uid = uid
@@ -121,8 +122,37 @@ class Workflow:
 
     # --- building ----------------------------------------------------------------------------
     def add(self, step: Any) -> None:
-        """Append a step (or a list of parallel steps, or a Task to a DAG entrypoint)."""
+        """Append a step (or a list of parallel steps, or a Task to a DAG entrypoint).
+
+        As in dflow, a workflow built without ``steps=``/``dag=`` whose first addition is a
+        Task (or a list of Tasks) gets a DAG entrypoint, ``<name>-dag``; otherwise Steps.
+        """
+        from .dag import DAG, Task
+
+        group = step if isinstance(step, (list, tuple)) else [step]
+        if (
+            self._default_entrypoint
+            and not getattr(self.entrypoint, "steps", None)
+            and group
+            and all(isinstance(t, Task) for t in group)
+        ):
+            self.entrypoint = DAG(self.name[:53].rstrip("-.") + "-dag")
+        self._default_entrypoint = False
         self.entrypoint.add(step)  # type: ignore[attr-defined]
+
+    # --- dflow's `with Workflow(...) as wf:` (context_syntax.py) -------------------------------
+    def __enter__(self) -> Workflow:
+        from .context_syntax import enter
+
+        return enter(self)  # type: ignore[no-any-return]
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Leave the block and submit, as dflow does; a block that raised is not submitted."""
+        from .context_syntax import exit_
+
+        exit_(self)
+        if exc_type is None:
+            self.submit()
 
     # --- compiling ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

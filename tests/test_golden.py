@@ -352,7 +352,12 @@ def test_steps_inputs_outputs_nested(crd: CRDValidator) -> None:
     inner = next(t for t in m["spec"]["templates"] if t["name"] == "inner")
     assert inner["outputs"] == {
         "parameters": [
-            {"name": "msg", "valueFrom": {"parameter": "{{steps.copy.outputs.parameters.msg}}"}}
+            {
+                "name": "msg",
+                "valueFrom": {"parameter": "{{steps.copy.outputs.parameters.msg}}"},
+                # typed from the step's output, as dflow's OutputParameter.__setattr__ does
+                "description": '{"type": "str"}',
+            }
         ],
         "artifacts": [{"name": "bar", "from": "{{steps.copy.outputs.artifacts.bar}}"}],
     }

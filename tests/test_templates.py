@@ -183,5 +183,7 @@ def test_repr() -> None:
 
 @pytest.mark.parametrize("cls", [ShellOPTemplate, PythonScriptOPTemplate, ContainerOPTemplate])
 def test_name_rule(cls: type) -> None:
+    # dflow lowercases a template name before checking it (src/dflow/op_template.py)
+    assert cls(name="Hello").name == "hello"
     with pytest.raises(ValueError, match="OP template name 'A_B'"):
         cls(name="A_B")

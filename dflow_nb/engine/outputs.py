@@ -55,14 +55,21 @@ def _put_node_scope(
         scope[f"{prefix}.outputs.parameters"] = json.dumps(
             {p["name"]: p.get("value", "") for p in plist}, separators=(",", ":")
         )
-    paths = n.get("_artifact_paths") or {}
+    paths = _artifact_paths(self, n)
     for a in outputs.get("artifacts") or []:
-        path = paths.get(a["name"])
-        if path is None and a.get("s3", {}).get("key"):
-            from .store import resolve_key
+        arts[f"{prefix}.outputs.artifacts.{a['name']}"] = paths.get(a["name"])
 
-            path = str(resolve_key(a["s3"]["key"], self.run_dir))
-        arts[f"{prefix}.outputs.artifacts.{a['name']}"] = path
+
+def _artifact_paths(self: Scheduler, n: dict[str, Any]) -> dict[str, str | None]:
+    """Where a node's output artifacts are: its own record, else their store keys (a node
+    reused from an earlier run, ``submit(reuse_step=...)``, carries only the keys)."""
+    from .store import resolve_key
+
+    paths: dict[str, str | None] = dict(n.get("_artifact_paths") or {})
+    for a in (n.get("outputs") or {}).get("artifacts") or []:
+        if paths.get(a["name"]) is None and a.get("s3", {}).get("key"):
+            paths[a["name"]] = str(resolve_key(a["s3"]["key"], self.run_dir))
+    return paths
 
 
 def _record_skipped_outputs(
@@ -128,8 +135,9 @@ def _merge_artifacts(
     ]
     names: dict[str, list[Path]] = {}
     for n in ok:
-        for name, path in (n.get("_artifact_paths") or {}).items():
-            names.setdefault(name, []).append(Path(path))
+        for name, path in _artifact_paths(self, n).items():
+            if path is not None:
+                names.setdefault(name, []).append(Path(path))
     if not names:
         return
     group_id = self.status.nodes[children[0]["id"]].get("boundaryID", "loop")

@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "Parameter": "opio",
     "BigParameter": "opio",
     "NestedDict": "opio",
+    "HDF5Datasets": "hdf5",
     "TransientError": "errors",
     "FatalError": "errors",
     "PythonOPTemplate": "template",
@@ -34,6 +35,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import FatalError, TransientError
+    from .hdf5 import HDF5Datasets
     from .op import OP, FunctionOP
     from .opio import OPIO, Artifact, BigParameter, NestedDict, OPIOSign, Parameter
     from .template import PythonOPTemplate, Slices, upload_packages

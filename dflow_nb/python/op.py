@@ -184,12 +184,40 @@ class OP:
         raise NotImplementedError(f"OP {type(self).__name__!r} does not define execute().")
 
     @staticmethod
-    def function(func: Callable[..., Any]) -> type[FunctionOP]:
-        """Turn an annotated function into an OP class (see `function`)."""
-        return function(func)
+    def function(func: Callable[..., Any] | None = None, **template_kwargs: Any) -> Any:
+        """Turn an annotated function into an OP class (see `function`).
+
+        ``@OP.function(image=..., ...)`` keeps the keyword arguments for the
+        ``PythonOPTemplate`` that a call inside a ``with Workflow/DAG(...)`` block builds.
+        """
+        if func is None:
+            return functools.partial(function, **template_kwargs)
+        return function(func, **template_kwargs)
 
 
-class FunctionOP(OP):
+class _FunctionOPMeta(type):
+    """Calling a function OP class: dflow's call of an ``@OP.function`` object.
+
+    dflow's ``@OP.function`` returns an OP instance whose call runs the function, or, inside a
+    ``with Workflow/DAG(...)`` block, adds a Task running it and returns the task's outputs
+    (``src/dflow/python/op.py``). Here the decorator returns the class (so it pickles and imports
+    by name), and calling the class does the same: in a block, a Task; with arguments, the
+    function's outputs; with none, an instance (``PythonOPTemplate(MyOp())``). ``copy`` and
+    ``pickle`` build instances through ``__new__`` and are not affected.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        from ..context_syntax import current
+
+        if current() is not None:
+            return cls._add_task(args, kwargs)  # type: ignore[attr-defined]
+        if args or kwargs:
+            op_in = cls._bind(args, kwargs)  # type: ignore[attr-defined]
+            return super().__call__().execute(OPIO(op_in))
+        return super().__call__()
+
+
+class FunctionOP(OP, metaclass=_FunctionOPMeta):
     """Base of the classes made by `@OP.function`: signs from annotations, `execute` calls `func`.
 
     The original function is kept as the static method `func`, so `MyOp.func(...)` calls it
@@ -198,7 +226,52 @@ class FunctionOP(OP):
 
     _input_sign: OPIOSign = OPIOSign()
     _output_sign: OPIOSign = OPIOSign()
+    _template_kwargs: dict[str, Any] = {}
+    _task_kwargs: dict[str, Any] = {}
     func: Callable[..., Any]
+
+    @classmethod
+    def _bind(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = list(cls._input_sign)
+        if len(args) > len(names):
+            raise TypeError(
+                f"{cls.__name__}() takes {len(names)} inputs ({', '.join(names)}), "
+                f"got {len(args)} positional arguments"
+            )
+        op_in = dict(kwargs)
+        for name, value in zip(names, args, strict=False):
+            if name in op_in:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            op_in[name] = value
+        return op_in
+
+    @classmethod
+    def use(cls, **task_kwargs: Any) -> type[FunctionOP]:
+        """dflow's ``op.use(...)``: the same OP whose in-block Tasks get these Task arguments."""
+        return type(cls.__name__, (cls,), {"__module__": cls.__module__,
+                                           "__qualname__": cls.__qualname__,
+                                           "_task_kwargs": dict(task_kwargs)})  # fmt: skip
+
+    @classmethod
+    def _add_task(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        from ..dag import Task
+        from ..utils import randstr
+        from .template import PythonOPTemplate
+
+        op_in = cls._bind(args, kwargs)
+        sign = cls._input_sign
+        unknown = sorted(set(op_in) - set(sign))
+        if unknown:
+            raise TypeError(f"{cls.__name__}(): unknown input(s) {', '.join(unknown)}")
+        name = f"{cls.func.__name__.lower().replace('_', '-')}-{randstr()}"
+        task = Task(
+            name,
+            template=PythonOPTemplate(cls, **cls._template_kwargs),
+            parameters={k: v for k, v in op_in.items() if not isinstance(sign[k], Artifact)},
+            artifacts={k: v for k, v in op_in.items() if isinstance(sign[k], Artifact)},
+            **cls._task_kwargs,
+        )
+        return {**task.outputs.parameters, **task.outputs.artifacts}
 
     @classmethod
     def get_input_sign(cls) -> OPIOSign:
@@ -258,7 +331,7 @@ def _input_sign_of(func: Callable[..., Any], annotations: Mapping[str, Any]) -> 
     return sign
 
 
-def function(func: Callable[..., Any]) -> type[FunctionOP]:
+def function(func: Callable[..., Any], **template_kwargs: Any) -> type[FunctionOP]:
     """Make an OP class from a function whose annotations declare its inputs and outputs.
 
     Inputs come from the parameter annotations (a parameter with a default becomes
@@ -294,6 +367,7 @@ def function(func: Callable[..., Any]) -> type[FunctionOP]:
         "_input_sign": _input_sign_of(func, annotations),
         "_output_sign": output_sign,
         "func": staticmethod(func),
+        "_template_kwargs": dict(template_kwargs),
         "__wrapped__": func,
     }
     return type(func.__name__, (FunctionOP,), attrs)

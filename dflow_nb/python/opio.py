@@ -14,10 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Generic, List, Set, TypeVar, get_args, get_origin
 
+from .hdf5 import HDF5Dataset, HDF5Datasets, strip_hdf5
+
 __all__ = [
     "UNSET",
     "Artifact",
     "BigParameter",
+    "HDF5Dataset",
+    "HDF5Datasets",
     "NestedDict",
     "OPIO",
     "OPIOSign",
@@ -118,6 +122,7 @@ def _artifact_kind(tp: Any) -> tuple[str, bool] | None:
     container is "path", "list", "set", "dict" or "nested"; ``as_str`` says whether the OP gets
     path strings (``str``) rather than ``Path`` objects.
     """
+    tp = strip_hdf5(tp)  # dflow's Union[X, HDF5Datasets]: dflow_nb hands the OP the X form
     if tp in (str, Path):
         return "path", tp is str
     origin, args = get_origin(tp), get_args(tp)

@@ -90,12 +90,14 @@ def _short_repr(value: Any, limit: int = 80) -> str:
 def check_sign_value(op_name: str, direction: str, name: str, value: Any, sign: Any) -> None:
     """Raise OPTypeError unless `value` fits `sign` (a type, Parameter or Artifact).
 
-    `direction` is "input" or "output"; it selects the wording of the fix.
+    `direction` is "input" or "output"; it selects the wording of the fix. None is not
+    checked, as in dflow (``OP._check_signature``: "skip type checking if the variable is
+    None"): dflow programs pass and return None for values they leave out (dpgen2 does).
     """
+    if value is None:
+        return
     if isinstance(sign, Artifact):
         ok, detail, what, declared = _artifact_matches(value, sign), "", "artifact", sign.type
-        if value is None and not sign.optional:
-            detail = "declare it Artifact(..., optional=True) if it may be absent"
     else:
         declared = sign.type if isinstance(sign, Parameter) else sign
         ok, detail = matches(value, declared)

@@ -109,6 +109,10 @@ def run(
     saved_cwd = os.getcwd()
     op_name = _op_label(spec)
     try:
+        if environ.get("DFLOW_NB_AS_DFLOW") == "1":  # the OP module may `import dflow`
+            from dflow_nb.as_dflow import install_from_env
+
+            install_from_env(environ)
         from dflow_nb.python import op as op_module
     except Exception as exc:  # broken installation: say so instead of a bare traceback
         return _fail(op_name, exc, EXIT_FATAL)

@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from .vocab import parse_description
+
 __all__ = [
     "ArgoArtifact",
     "ArgoIO",
@@ -127,24 +129,6 @@ def _workflow_label(status: Mapping[str, Any], workflow: str | None) -> str:
         if meta.get(field):
             return f"workflow with {field} {meta[field]!r}"
     return "workflow (unnamed)"
-
-
-def _type_from_description(text: Any) -> tuple[str | None, str | None]:
-    """dflow_nb records a declared type as ``{"type": "int"}`` in ``description``.
-
-    Returns (type string, user description). Plain text stays the user's description. This is
-    ``dflow_nb.io.parse_description``, repeated to keep this module free of the API's imports.
-    """
-    if not isinstance(text, str) or not text.startswith("{"):
-        return None, text if isinstance(text, str) else None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None, text
-    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
-        return None, text
-    desc = doc.get("description")
-    return doc["type"], desc if isinstance(desc, str) else None
 
 
 def _decode_value(text: str, type_str: str | None) -> Any:
@@ -358,7 +342,7 @@ def _declared_types(template: Mapping[str, Any] | None, io: str) -> dict[str, st
     out: dict[str, str] = {}
     for p in _as_list(_as_dict(_as_dict(template).get(io)).get("parameters")):
         if isinstance(p, dict) and isinstance(p.get("name"), str):
-            tp, _ = _type_from_description(p.get("description"))
+            tp, _ = parse_description(p.get("description"))
             if tp is not None:
                 out[p["name"]] = tp
     return out
@@ -403,7 +387,7 @@ class ArgoParameter(_ArgoDict):
 
     def __init__(self, data: Mapping[str, Any], type_str: str | None = None) -> None:
         self._data: dict[str, Any] = copy.deepcopy(dict(data))
-        own_type, desc = _type_from_description(self._data.get("description"))
+        own_type, desc = parse_description(self._data.get("description"))
         self.name: str = str(self._data.get("name", ""))
         self.type_str: str | None = own_type or type_str
         self.description: str | None = desc

@@ -15,6 +15,7 @@ from typing import Any
 
 from .argo_vars import ArgoVar
 from .names import check_param_name
+from .vocab import encode_description, parse_description
 
 __all__ = [
     "Inputs",
@@ -76,23 +77,7 @@ def type_description(tp: Any, description: str | None = None) -> str | None:
         return description
     from .runtime.typestr import type_to_str
 
-    doc: dict[str, Any] = {"type": type_to_str(tp)}
-    if description:
-        doc["description"] = description
-    return json.dumps(doc)
-
-
-def parse_description(text: str | None) -> tuple[Any, str | None]:
-    """Inverse of :func:`type_description`: ``(type string or None, user description)``."""
-    if not text or not text.startswith("{"):
-        return None, text
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None, text
-    if not isinstance(doc, dict) or "type" not in doc:
-        return None, text
-    return doc["type"], doc.get("description")
+    return encode_description(type_to_str(tp), description)
 
 
 class _IO:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from typing import Any
 
 from .argo_vars import ArgoVar
@@ -262,14 +261,12 @@ class Workflow:
         (``"pool"``, ``"process"``, ``"inline"``) chooses how the in-kernel engine runs
         Python OPs.
         """
-        from .backends import get_backend
+        from .backends import get_backend, notify_submitted
 
         run = get_backend().submit(self, reuse_step=reuse_step, **kwargs)
         self._run = run
         self.id = getattr(run, "id", self.id)
-        widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
-        if widgets is not None:
-            widgets.workflow_submitted(self, run)
+        notify_submitted(self, run)
         return run
 
     def _handle(self) -> Any:
@@ -281,19 +278,14 @@ class Workflow:
                 f"Workflow {self.name!r} has not been submitted: call wf.submit() first, or "
                 "Workflow(id=...) to attach to an existing run"
             )
-        from .backends import get_backend
+        from .backends import attach, get_backend
 
         backend = get_backend()
         attach_workflow: Any = getattr(backend, "attach_workflow", None)
         if attach_workflow is not None:  # Argo: this Workflow's own host/token/namespace
             self._run = attach_workflow(self)
             return self._run
-        attach: Any = getattr(backend, "attach", None)
-        if attach is None:
-            from .engine import backend as local
-
-            attach = local.attach
-        self._run = attach(self.id)
+        self._run = attach(backend, self.id)
         return self._run
 
     def wait(self, timeout: float | None = None) -> str:
@@ -397,17 +389,19 @@ class Workflow:
     # --- notebooks -----------------------------------------------------------------------------
     def show(self, layout_engine: str = "auto") -> Any:
         """The live DAG widget of this workflow (before or after ``submit``)."""
-        from .jupyter.widget import WorkflowWidget
+        from .backends import view
 
-        return WorkflowWidget(self, layout_engine=layout_engine)
+        return view("WorkflowWidget")(self, layout_engine=layout_engine)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
         """A workflow as a cell's last expression: the widget, a static SVG and one text line.
 
         Front ends without widgets (GitHub, nbviewer, a terminal) fall back to the SVG or text.
         """
+        from .backends import view
+
         try:
-            from .jupyter.widget import workflow_mimebundle
+            workflow_mimebundle = view("workflow_mimebundle")
         except ImportError:  # anywidget missing: text only
             return {"text/plain": repr(self)}
         return workflow_mimebundle(self, include, exclude)

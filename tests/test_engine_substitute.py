@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dflow_nb.engine import substitute as sub
+from dflow_nb.engine.lang import substitute as sub
 from dflow_nb.engine.substitute import (
     ABSENT_OPTIONAL,
     AbsentOptional,

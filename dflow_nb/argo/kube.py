@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..argo_status import decode_nodes
-from ..engine.nodeid import pod_name
+from ..vocab import pod_name
 from .errors import ArgoError
 from .http import Transport
 from .settings import ArgoSettings, Secret

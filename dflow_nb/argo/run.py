@@ -23,6 +23,7 @@ from typing import Any
 from ..argo_status import NodesUnavailableError, decode_nodes, workflow_phase
 from ..config import config
 from ..engine.status import RunStatus
+from ..vocab import COMPLETED
 from .client import WorkflowAPI, make_client
 from .kube import pod_name_of
 from .limits import check_size
@@ -33,7 +34,7 @@ __all__ = ["ArgoBackend", "ArgoRun"]
 
 log = logging.getLogger("dflow_nb.argo")
 
-FINISHED = ("Succeeded", "Failed", "Error")
+FINISHED = COMPLETED
 _LOCAL_ONLY = ("python_mode", "workdir")
 _SETTING_KEYS = ("host", "token", "namespace", "k8s_api_server", "k8s_config_file", "verify_ssl")
 

@@ -229,6 +229,10 @@ def attach(run_id: str) -> LocalRun:
 class LocalBackend:
     """``config["mode"] == "debug"``: run manifests in this process."""
 
+    def attach(self, run_id: str) -> LocalRun:
+        """A finished or running local run, by id (see :func:`attach`)."""
+        return attach(run_id)
+
     def submit(
         self,
         wf: Any,

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .lang.govalue import atoi
 from .substitute import (
     SubstitutionError,
     anystring,
@@ -410,19 +411,10 @@ def parse_json_list(text: str) -> list[Item]:
     return [Item(e) for e in _elements(raw)]
 
 
-def _go_quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _atoi(value: Any) -> int:
     """``strconv.Atoi(IntOrString.String())`` with Go's error text."""
     text = anystring(value) if not isinstance(value, int) or isinstance(value, bool) else str(value)
-    if not _ATOI.match(text):
-        raise ValueError(f"strconv.Atoi: parsing {_go_quote(text)}: invalid syntax")
-    n = int(text)
-    if not -(2**63) <= n < 2**63:
-        raise ValueError(f"strconv.Atoi: parsing {_go_quote(text)}: value out of range")
-    return n
+    return atoi(text)
 
 
 _VERB = re.compile(r"%([+\-# 0]*)([0-9]*)(?:\.([0-9]*))?(.)?", re.DOTALL)

@@ -12,6 +12,7 @@ from .common import (
     _link_tree,
     _set_nested_none,
 )
+from .lang.govalue import anystring
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -192,7 +193,7 @@ def _template_outputs(
                 ) from exc
         if value is None:
             continue
-        text = value if isinstance(value, str) else json.dumps(value)
+        text = anystring(value)
         params.append({"name": p["name"], "value": text})
         if p.get("globalName"):
             self._set_global_param(p["globalName"], text)
@@ -222,3 +223,28 @@ def _template_outputs(
         out["artifacts"] = art_out
         self.status.update(node["id"], _artifact_paths=paths)
     return out
+
+
+def suspend_outputs(tmpl: dict[str, Any]) -> dict[str, Any] | None:
+    """A suspend node's outputs when its ``duration`` runs out with nothing supplied.
+
+    Argo (``addRawOutputFields``, ``OverrideOutputParametersWithDefault``): each output parameter
+    with ``valueFrom.supplied`` takes ``valueFrom.default``, else the default of the input
+    parameter of the same name; with neither, the suspend node errors with Argo's message.
+    """
+    inputs = {p.get("name"): p for p in (tmpl.get("inputs") or {}).get("parameters") or [] if p}
+    params = []
+    for p in (tmpl.get("outputs") or {}).get("parameters") or []:
+        vf = p.get("valueFrom") or {}
+        if "supplied" not in vf:
+            continue
+        default = vf.get("default")
+        if default is None:
+            default = (inputs.get(p.get("name")) or {}).get("default")
+        if default is None:
+            raise StepError(
+                f"raw output parameter '{p.get('name')}' has not been set and does not have a "
+                "default value"
+            )
+        params.append({"name": p["name"], "value": anystring(default)})
+    return {"parameters": params} if params else None

@@ -4,7 +4,7 @@ a Retry node runs attempts with Argo's policy, expression and backoff (SEMANTICS
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import re
 import time
 from pathlib import Path
@@ -21,7 +21,11 @@ from .common import (
     _store_at_key,
     _with_retries,
 )
+from .lang.govalue import anystring
+from .progress import DEFAULT, complete
 from .status import now_iso
+
+log = logging.getLogger("dflow_nb.engine")
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -68,6 +72,9 @@ async def _run_retry(
         await self._run_kind(child, attempt_tmpl, local, in_arts, depth, retries=attempt)
         last = self.status.nodes[child["id"]]
         phase = last.get("phase")
+        if last.get("daemoned"):  # the daemon runs: so does its Retry node, until its scope ends
+            self.status.update(node["id"], phase="Running", daemoned=True)
+            return self.status.nodes[node["id"]]
         if phase == "Succeeded":
             break
         retryable = (
@@ -136,6 +143,36 @@ def _retry_expression(
 
 
 # pods
+HOST_ALIASES_ENV = "DFLOW_NB_HOST_ALIASES"
+
+
+def _host_aliases(
+    spec: dict[str, Any], tmpl: dict[str, Any], node: dict[str, Any]
+) -> dict[str, str]:
+    """``hostAliases`` (workflow's, then the template's, as Argo merges them into the pod spec).
+
+    Kubernetes writes them into the pod's ``/etc/hosts``; a local step shares this machine's
+    hosts file, so they cannot apply: the log says so, and the lines the pod's ``/etc/hosts``
+    would have got are passed as ``$DFLOW_NB_HOST_ALIASES`` for tools that want them.
+    """
+    entries = list(spec.get("hostAliases") or []) + list(tmpl.get("hostAliases") or [])
+    if not entries:
+        return {}
+    lines = [
+        " ".join([str(e.get("ip", ""))] + [str(h) for h in e.get("hostnames") or []])
+        for e in entries
+        if isinstance(e, dict)
+    ]
+    log.warning(
+        "step %s: hostAliases (%s) are not applied: local steps use this machine's /etc/hosts "
+        "(the entries are in $%s)",
+        node.get("displayName") or node.get("name"),
+        "; ".join(lines),
+        HOST_ALIASES_ENV,
+    )
+    return {HOST_ALIASES_ENV: "\n".join(lines)}
+
+
 async def _run_pod(
     self: Scheduler,
     node: dict[str, Any],
@@ -153,7 +190,7 @@ async def _run_pod(
         template=tmpl,
         step_dir=step_dir,
         input_artifacts=in_arts,
-        env={},
+        env=_host_aliases(self.spec, tmpl, node),
         timeout=timeout,
         python_mode=self.python_mode,
         local_entrypoints=self.local_entrypoints,
@@ -213,9 +250,7 @@ async def _run_pod(
     for pname, d in decl.items():
         if pname not in have and "value" in d and not d.get("valueFrom"):
             value = d["value"]
-            params.append(
-                {"name": pname, "value": value if isinstance(value, str) else json.dumps(value)}
-            )
+            params.append({"name": pname, "value": anystring(value)})
     for p in params:
         d = decl.get(p["name"]) or {}
         if d.get("globalName"):
@@ -249,12 +284,10 @@ async def _run_pod(
         outputs["exitCode"] = str(result.exit_code)
     prog = read_progress(step_dir)
     extra: dict[str, Any] = {}
-    if prog:
-        extra["progress"] = prog
-    elif result.phase == "Succeeded":
-        extra["progress"] = "1/1"
+    if result.phase == "Succeeded":
+        extra["progress"] = complete(prog)  # Argo: a succeeded pod is N/N
     else:
-        extra["progress"] = "0/1"
+        extra["progress"] = prog or DEFAULT
     if outputs:
         extra["outputs"] = outputs
     extra["_artifact_paths"] = {k: str(v) for k, v in result.output_artifacts.items()}

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import config
 from ..path_text import PathEscape, confine
-from . import dag_runner, outputs, pod_runner
+from . import daemons, dag_runner, outputs, pod_runner
 from .common import (
     _ARTIFACT_REF,
     _FAIL_FAST,
@@ -34,6 +34,7 @@ from .common import (
     _params,
     _Terminated,
 )
+from .lang.govalue import anystring
 from .status import COMPLETED, FULFILLED, RunStatus, now_iso
 
 _STOPS = ("terminate", "interrupt", "limit", "exit")
@@ -288,7 +289,7 @@ class Scheduler:
             value = p.get("value", p.get("default"))
             if value is None and "valueFrom" in p:
                 value = (p["valueFrom"] or {}).get("default")
-            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+            text = "" if value is None else anystring(value)
             g[f"workflow.parameters.{p['name']}"] = text
             plist.append({"name": p["name"], "value": text})
         g["workflow.parameters.json"] = json.dumps(plist)
@@ -315,7 +316,7 @@ class Scheduler:
         retry = self.spec.get("retryStrategy")
         if retry and not tmpl.get("retryStrategy"):
             tmpl = {**tmpl, "retryStrategy": retry}
-        return await self.run_template(
+        node = await self.run_template(
             name=self.name,
             display=self.name,
             tmpl=tmpl,
@@ -327,6 +328,8 @@ class Scheduler:
             depth=0,
             root=True,
         )
+        await daemons.stop_scope(self, None)  # the workflow's own daemons (no boundary)
+        return self.status.nodes[node["id"]]
 
     async def _run_exit_handler(self, phase: str, message: str | None) -> tuple[str, str | None]:
         hooks = self.spec.get("hooks") or {}
@@ -625,10 +628,14 @@ class Scheduler:
         retries: int | None = None,
     ) -> None:
         try:
-            if "steps" in tmpl:
-                await self._run_steps(node, tmpl, local, in_arts, depth)
-            elif "dag" in tmpl:
-                await self._run_dag(node, tmpl, local, in_arts, depth)
+            if "steps" in tmpl or "dag" in tmpl:
+                run_scope = self._run_steps if "steps" in tmpl else self._run_dag
+                try:
+                    await run_scope(node, tmpl, local, in_arts, depth)
+                finally:  # the scope ended: its daemons stop (killDaemonedChildren)
+                    await daemons.stop_scope(self, node["id"])
+            elif ("container" in tmpl or "script" in tmpl) and tmpl.get("daemon") is True:
+                await daemons.run_daemon(self, node, tmpl, local, in_arts, retries)
             elif "container" in tmpl or "script" in tmpl:
                 await self._run_pod(node, tmpl, local, in_arts, retries)
             elif "suspend" in tmpl:
@@ -663,7 +670,12 @@ class Scheduler:
             return
         self.status.update(node["id"], phase="Running")
         await asyncio.sleep(_duration(duration))
-        self._finish(node, "Succeeded")
+        try:  # the duration ran out: supplied outputs take their defaults (Argo's auto-resume)
+            supplied = outputs.suspend_outputs(tmpl)
+        except StepError as exc:
+            self._finish(node, "Error", str(exc))
+            return
+        self._finish(node, "Succeeded", None, outputs=supplied)  # None: no outputs key
 
     # ------------------------------------------------------------------------------------------
     # steps (3.6)
@@ -1131,7 +1143,7 @@ class Scheduler:
         for p in result.get("parameters") or []:
             v = p.get("value")
             if v is not None and not isinstance(v, str):
-                p["value"] = json.dumps(v) if not isinstance(v, (int, float)) else str(v)
+                p["value"] = anystring(v)
         return result
 
     # methods that live in their own modules, bound here

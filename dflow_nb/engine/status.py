@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Listener", "RunStatus", "now_iso"]
+from ..vocab import COMPLETED, FULFILLED, PENDING
+from .progress import sum_progress, valid
+
+__all__ = ["COMPLETED", "FULFILLED", "Listener", "RunStatus", "now_iso"]
 
 Listener = Callable[[dict[str, Any]], None]
-
-COMPLETED = ("Succeeded", "Failed", "Error")
-FULFILLED = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
 
 
 def now_iso(t: float | None = None) -> str:
@@ -35,7 +35,7 @@ class RunStatus:
 
     def __init__(self, workflow_name: str) -> None:
         self.workflow_name = workflow_name
-        self.phase = "Pending"
+        self.phase = PENDING
         self.started_at: str | None = None
         self.finished_at: str | None = None
         self.message: str | None = None
@@ -137,13 +137,16 @@ class RunStatus:
         with self._lock:
             d = self.workflow_fields()
             d["nodes"] = {nid: self.public(n) for nid, n in self.nodes.items()}
+            total, parents = sum_progress(d["nodes"])
+            for nid, p in parents.items():  # Steps/DAG/... show the sum of the pods below them
+                d["nodes"][nid]["progress"] = p
+            if self.progress is None and valid(total):  # while running: the pods so far
+                d["progress"] = total
             if self.outputs:
                 d["outputs"] = self.outputs
             return d
 
     def compute_progress(self) -> str:
-        """Argo's ``N/M`` over pod nodes."""
+        """Argo's ``N/M``: the sum of the pod nodes' progress (``UpdateProgress``)."""
         with self._lock:
-            pods = [n for n in self.nodes.values() if n.get("type") == "Pod"]
-            done = sum(1 for n in pods if n.get("phase") == "Succeeded")
-            return f"{done}/{len(pods)}"
+            return sum_progress(self.nodes)[0]

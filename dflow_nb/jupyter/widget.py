@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
+from ..vocab import COMPLETED, FULFILLED
 from .layout import graph_of
 from .svg import render_svg
 
@@ -34,8 +35,7 @@ __all__ = ["StateTracker", "WorkflowWidget", "workflow_mimebundle"]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 _PLACEHOLDER_ESM = 'export default { render({ el }) { el.textContent = "building..."; } };\n'
-FINISHED = ("Succeeded", "Failed", "Error")
-FULFILLED = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
+FINISHED = COMPLETED
 MAX_DETAIL_NODES = 50
 LOG_TAIL_LINES = 40
 _ELEMENT = re.compile(r"\((\d+):")

@@ -1,0 +1,97 @@
+"""Daemon templates (``daemon: true``): started, then left running while their scope lasts.
+
+Argo (``operator.go: assessNodeStatus``, ``exec_control.go: killDaemonedChildren``,
+``NodeStatus.Fulfilled``):
+
+* a daemon's pod that is running (and ready) makes its node ``Running`` with ``daemoned: true``;
+  such a node counts as fulfilled, so the steps after it and the tasks that depend on it start
+  (a bare ``depends`` on it is true through ``.Daemoned``);
+* when the Steps or DAG node that is the daemon's boundary completes (the daemon's scope ends),
+  the daemon's pod is stopped and its node becomes ``Succeeded``, ``daemoned`` cleared; the
+  workflow's own daemons (no boundary) are stopped when the entrypoint completes;
+* a daemon's pod that ends by itself is ``Failed`` even with exit code 0 (daemons are meant to
+  run until stopped), and before it runs a retryStrategy retries it like any pod. Once a daemon
+  is daemoned its Retry node is daemoned too.
+
+Locally there are no readiness probes: a daemon counts as ready once its process has run for
+:data:`READY_AFTER` seconds without ending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+__all__ = ["READY_AFTER", "run_daemon", "stop_scope"]
+
+READY_AFTER = 0.3  # seconds a daemon's process must stay up to count as running and ready
+
+
+def _running(self: Scheduler) -> dict[str, asyncio.Future[Any]]:
+    return self.__dict__.setdefault("_daemon_tasks", {})  # type: ignore[no-any-return]
+
+
+def _stopping(self: Scheduler) -> set[str]:
+    return self.__dict__.setdefault("_daemons_stopping", set())  # type: ignore[no-any-return]
+
+
+async def run_daemon(
+    self: Scheduler,
+    node: dict[str, Any],
+    tmpl: dict[str, Any],
+    local: dict[str, str],
+    in_arts: dict[str, Path],
+    retries: int | None,
+) -> None:
+    """Start the daemon's pod; return once it runs (daemoned) or has ended (Failed)."""
+    plain = {k: v for k, v in tmpl.items() if k != "daemon"}
+    task = asyncio.ensure_future(self._run_pod(node, plain, local, in_arts, retries))
+    done, _ = await asyncio.wait({task}, timeout=READY_AFTER)
+    if done:
+        task.result()  # StepError and cancellation go on as for any pod
+        _ended(self, node["id"])
+        return
+    nid = node["id"]
+    self.status.update(nid, phase="Running", daemoned=True)
+    _running(self)[nid] = task
+    task.add_done_callback(lambda t: _exited(self, nid, t))
+
+
+def _exited(self: Scheduler, nid: str, task: asyncio.Future[Any]) -> None:
+    _running(self).pop(nid, None)
+    if nid in _stopping(self) or task.cancelled():
+        return
+    _ended(self, nid)
+
+
+def _ended(self: Scheduler, nid: str) -> None:
+    """A daemon's pod ended by itself: Argo marks a succeeded daemon pod Failed."""
+    node = self.status.nodes[nid]
+    if node.get("phase") == "Succeeded":
+        self._finish(node, "Failed", node.get("message"))
+    self.status.update(nid, daemoned=None)
+
+
+async def stop_scope(self: Scheduler, boundary: str | None) -> None:
+    """``killDaemonedChildren``: stop the daemons whose boundary is ``boundary``; they succeed."""
+    nodes = [
+        n
+        for n in list(self.status.nodes.values())
+        if n.get("daemoned") and n.get("boundaryID") == boundary
+    ]
+    for n in nodes:
+        nid = n["id"]
+        task = _running(self).pop(nid, None)
+        if task is not None:
+            _stopping(self).add(nid)
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._finish(n, "Succeeded")
+        self.status.update(nid, daemoned=None, message=None)

@@ -403,6 +403,19 @@ class Workflow:
             return {"text/plain": repr(self)}
         return workflow_mimebundle(self, include, exclude)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: the live widget, and beside it a picture updated when the run ends.
+
+        (A saved notebook has no widget state; the picture is what a re-opened notebook,
+        nbconvert and GitHub show. See dflow_nb/jupyter/widget.py.)
+        """
+        try:
+            from .jupyter.widget import display_workflow
+        except ImportError:  # anywidget missing: text only
+            print(repr(self))
+            return
+        display_workflow(self)
+
 
 def _steps_name(name: str) -> str:
     return (name[:51].rstrip("-.") + "-steps") if name else "steps"

@@ -168,6 +168,7 @@ class View {
     this.running = new Set();
     this.sel = null; // selected key
     this.details = null; // last details answer for sel
+    this.cache = new Map(); // key -> last details (asked, or pushed by the kernel's thread)
     this.openRows = new Set();
     this.shown = PAGE;
     this.lastAsk = 0;
@@ -197,9 +198,23 @@ class View {
     };
     for (const ev in this.handlers) model.on(ev, this.handlers[ev]);
     this.tick = setInterval(() => this.onTick(), 1000);
+    this.hideStatic();
+  }
+
+  /** The kernel also displayed a static picture of this widget (for saved notebooks): hide it
+   * while this live view is on the page. */
+  hideStatic() {
+    const id = this.model.get("static_id");
+    if (!id || !/^[\w-]+$/.test(id)) return;
+    const st = document.createElement("style");
+    const m = `[data-dflow-nb-static="${id}"]`;
+    st.textContent = `.jp-OutputArea-child:has(${m}), .output_area:has(${m}), ${m} { display: none !important; }`;
+    document.head.appendChild(st);
+    this.staticStyle = st;
   }
 
   dispose() {
+    if (this.staticStyle) this.staticStyle.remove();
     clearInterval(this.tick);
     clearTimeout(this.askTimer);
     for (const ev in this.handlers) this.model.off(ev, this.handlers[ev]);
@@ -401,9 +416,13 @@ class View {
         this.updateHead();
       }
       if (this.sel && msg.states && this.sel in msg.states) this.scheduleAsk();
-    } else if (msg.type === "details" && msg.key === this.sel) {
-      this.details = msg;
-      this.renderPanel();
+    } else if (msg.type === "details") {
+      this.cache.set(msg.key, msg);
+      this.el.dataset.pushed = (+this.el.dataset.pushed || 0) + (msg.pushed ? 1 : 0);
+      if (msg.key === this.sel) {
+        this.details = msg;
+        this.renderPanel();
+      }
     }
   }
 
@@ -430,7 +449,7 @@ class View {
     clearTimeout(this.askTimer);
     this.askTimer = null;
     this.sel = prev === key ? null : key;
-    this.details = null;
+    this.details = (this.sel && this.cache.get(this.sel)) || null;
     this.openRows = new Set();
     this.shown = PAGE;
     if (prev) this.updateNode(prev);

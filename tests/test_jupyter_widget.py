@@ -465,3 +465,95 @@ def test_import_dflow_nb_does_not_import_widgets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@OP.function
+def ticker(n: int) -> {"n": int}:
+    for i in range(n):
+        print(f"tick {i}", flush=True)
+        time.sleep(0.25)
+    return {"n": n}
+
+
+TICKER = PythonOPTemplate(ticker, image="python:3.11")
+
+
+def test_details_are_pushed_while_the_kernel_is_busy(sent: Sent) -> None:
+    """Nobody asks (a kernel in wait() reads no request): the running step's details still come,
+    its log tail growing, and the last push shows it finished."""
+    wf = Workflow(name="live-details")
+    wf.add(Step("tick", template=TICKER, parameters={"n": 10}))
+    w = wf.show()
+    wf.submit()
+    assert wf.wait(30) == "Succeeded"
+    finish(w)
+    pushed = [m for _, m in sent.of(w, "details") if m.get("pushed") and m["key"] == "tick"]
+    running = [m["nodes"][0] for m in pushed if m["nodes"] and m["nodes"][0]["phase"] == "Running"]
+    assert len(running) >= 2, pushed
+    tails = [r["log_tail"] for r in running]
+    assert any(t.startswith("tick 0") for t in tails)
+    assert len({t for t in tails}) >= 2  # the tail grew between two pushes
+    assert all(isinstance(r["duration"], float) for r in running)
+    last = pushed[-1]["nodes"][0]
+    assert last["phase"] == "Succeeded" and last["log_tail"].endswith("tick 9")
+    assert w.stats["pushed"] == len([m for _, m in sent.of(w, "details") if m.get("pushed")])
+
+
+def test_a_selected_node_is_pushed_first(sent: Sent) -> None:
+    wf = Workflow(name="sel")
+    for i in range(8):
+        wf.add(Step(f"s{i}", template=CHATTY, parameters={"n": 1}))
+    w = wf.show()
+    w.max_pushed = 2
+    w._on_msg(w, {"type": "select", "key": "s7"}, [])
+    w._on_msg(w, {"type": "select", "key": "nope"}, [])  # unknown keys are not remembered
+    assert w._selected == ["s7"]
+    w._dirty = {"s1", "s2", "s3"}
+    sent.items.clear()
+    w._push_details()
+    assert [m["key"] for _, m in sent.of(w, "details")] == ["s7", "s1"]
+    assert w._dirty == {"s2", "s3"}  # the next push takes them
+
+
+def test_display_keeps_a_picture_updated_when_the_run_ends(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved notebook has no widget state: beside the live view is a picture (display id),
+    replaced with the final DAG at the end; re-opened or exported, that is what shows."""
+    import IPython.display as ipd
+
+    shown: list[tuple[str, dict[str, Any], str | None]] = []
+    monkeypatch.setattr(
+        ipd, "display", lambda data, **kw: shown.append(("display", data, kw.get("display_id")))
+    )
+    monkeypatch.setattr(
+        ipd, "update_display", lambda data, **kw: shown.append(("update", data, kw["display_id"]))
+    )
+    wf = Workflow(name="keep")
+    wf.add(Step("fan", template=CHATTY, parameters={"n": "{{item}}"}, with_param=[1, 2, 3]))
+    wf._ipython_display_()
+    (_, live, none_id), (_, pic, pic_id) = shown[:2]
+    assert none_id is None and WIDGET_MIME in live
+    assert live["text/plain"] == "Workflow 'keep': 1 step (fan)"
+    assert set(pic) == {"text/html", "image/svg+xml", "text/plain"}
+    assert (
+        pic_id
+        and pic_id.startswith("dflow-nb-")
+        and f'data-dflow-nb-static="{pic_id}"' in (pic["text/html"])
+    )
+    assert pic["text/plain"].endswith("not submitted")
+    wf.submit()
+    assert wf.wait(30) == "Succeeded"
+    deadline = time.monotonic() + 10
+    while len(shown) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kind, final, final_id = shown[2]
+    assert kind == "update" and final_id == pic_id
+    assert final["text/plain"].endswith("; Succeeded 3/3")
+    svg = final["image/svg+xml"]
+    ET.fromstring(svg)
+    assert 'data-phase="Succeeded"' in svg and "\u27133 / 3" in svg
+    import base64
+
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', final["text/html"])
+    assert src and base64.b64decode(src.group(1)).decode() == svg

@@ -16,7 +16,9 @@ import json
 import re
 import threading
 import time
+import uuid
 import weakref
+from base64 import b64encode
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -29,7 +31,7 @@ import traitlets
 from .layout import graph_of
 from .svg import render_svg
 
-__all__ = ["StateTracker", "WorkflowWidget", "workflow_mimebundle"]
+__all__ = ["StateTracker", "WorkflowWidget", "display_workflow", "workflow_mimebundle"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
@@ -421,12 +423,20 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
     workflow = traitlets.Dict().tag(sync=True)
+    #: marks this widget's static picture (the output beside it): the live view hides it
+    static_id = traitlets.Unicode("").tag(sync=True)
 
     #: seconds between two ``delta`` messages (10 a second at most)
     min_interval: ClassVar[float] = 0.1
     #: seconds between re-syncs of the full ``states``/``workflow`` traits while running, so a
     #: view opened (or a page reloaded) mid-run starts from current values
     resync_every: ClassVar[float] = 2.0
+    #: seconds between two pushes of ``details`` while running: the page's ``select`` cannot be
+    #: answered while the kernel is busy (in ``wf.wait()``), so the kernel's thread sends what
+    #: the page will ask for (selected, running and changed nodes) without being asked
+    details_every: ClassVar[float] = 1.0
+    #: nodes whose details one push carries at most (selected first, then running, then changed)
+    max_pushed: ClassVar[int] = 6
 
     def __init__(self, source: Any, *, layout_engine: str = "auto", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -439,8 +449,18 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._closed = False
         self._send_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._displayed = False
+        self.static_id = f"dflow-nb-{uuid.uuid4().hex}"
+        self._selected: list[str] = []  # the page's last selects (newest last)
+        self._dirty: set[str] = set()  # keys changed since their details were last pushed
         #: counters of what went to the front end: messages, bytes (JSON), keys
-        self.stats: dict[str, int] = {"deltas": 0, "delta_bytes": 0, "delta_keys": 0, "resyncs": 0}
+        self.stats: dict[str, int] = {
+            "deltas": 0,
+            "delta_bytes": 0,
+            "delta_keys": 0,
+            "resyncs": 0,
+            "pushed": 0,
+        }
         run = _run_of(source)
         manifest = getattr(run, "manifest", None) if run is not None else None
         if manifest is None and self._wf is not None:
@@ -496,6 +516,46 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         )
         self._thread.start()
 
+    # --- display: the live view and, beside it, a picture that outlives the kernel ------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Two outputs: the live widget, then its static picture (display id ``static_id``).
+
+        A saved notebook keeps no widget state, so after a restart (or in nbconvert, GitHub,
+        nbviewer) only the picture can show; the live view hides it while it runs, and when the
+        run ends the picture is replaced with the final phases (``update_display``).
+        """
+        from IPython.display import display
+
+        got = self._repr_mimebundle_(**kwargs)
+        data, md = got if isinstance(got, tuple) else (got, {})
+        data = dict(data or {})
+        data["text/plain"] = summary_text(self._name, self.graph, {}, phase=False)
+        display(data, metadata=md or {}, raw=True)
+        display(self.static_bundle(), raw=True, display_id=self.static_id)
+        self._displayed = True
+
+    def static_bundle(self) -> dict[str, Any]:
+        """The picture of the current state: HTML (an ``<img>`` of the SVG), SVG and a line."""
+        svg = render_svg(self.graph, self.states, self.workflow)
+        text = summary_text(self._name, self.graph, self.workflow)
+        src = "data:image/svg+xml;base64," + b64encode(svg.encode("utf-8")).decode("ascii")
+        html = (
+            f'<div class="dflow-nb-static" data-dflow-nb-static="{self.static_id}">'
+            f'<img alt="{_html_attr(text)}" src="{src}"/></div>'
+        )
+        return {"text/html": html, "image/svg+xml": svg, "text/plain": text}
+
+    def _ended(self) -> None:
+        """The run ended: the saved picture becomes the final DAG."""
+        if not self._displayed:
+            return
+        try:
+            from IPython.display import update_display
+
+            update_display(self.static_bundle(), raw=True, display_id=self.static_id)
+        except Exception:  # no kernel (a script): nothing was displayed there
+            pass
+
     def _detach(self) -> None:
         unsub, self._unsubscribe = self._unsubscribe, None
         if unsub is not None:
@@ -530,7 +590,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # flusher thread
     def _loop(self) -> None:
         last_sent = float("-inf")
-        last_sync = time.monotonic()
+        last_sync = last_push = time.monotonic()
         run = self._run
         try:
             while not self._closed and self._run is run:
@@ -539,6 +599,9 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                     return
                 if _finished(run):
                     break
+                if time.monotonic() - last_push >= self.details_every:
+                    self._push_details()
+                    last_push = time.monotonic()
                 if not self._wake.is_set():
                     continue
                 wait = last_sent + self.min_interval - time.monotonic()
@@ -557,12 +620,15 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._tracker.feed_status(_snapshot(run))
             self._flush()
             self._resync()
+            self._push_details(final=True)
+            self._ended()
         finally:
             if self._run is run:
                 self._detach()
 
     def _flush(self) -> bool:
         changed, wf = self._tracker.collect()
+        self._dirty.update(changed)
         if not changed and wf is None:
             return False
         msg: dict[str, Any] = {"type": "delta", "states": changed}
@@ -587,11 +653,35 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         with self._send_lock:
             self.send(msg)
 
+    def _push_details(self, final: bool = False) -> None:
+        """Send ``details`` of the nodes the page is likely to show, unasked (see details_every).
+
+        Selected nodes first, then running ones (their log grows without a state change), then
+        those whose state changed since their last push; at most ``max_pushed`` a time, and at
+        the end every changed one (capped the same way, the page can ask once the kernel idles).
+        """
+        states = self._tracker.states()
+        running = [k for k, st in states.items() if st.get("phase") == "Running"]
+        dirty, self._dirty = self._dirty, set()
+        order: list[str] = []
+        for k in [*reversed(self._selected), *([] if final else running), *sorted(dirty)]:
+            if k in states and k not in order:
+                order.append(k)
+        picked, rest = order[: self.max_pushed], order[self.max_pushed :]
+        self._dirty.update(k for k in rest if k in dirty)  # the next push takes them
+        for key in picked:
+            msg = self.details(key)
+            msg["pushed"] = True
+            self.stats["pushed"] += 1
+            self._send_msg(msg)
+
     # --- clicks ----------------------------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("type") not in ("select", "expand"):
             return
         key = str(content.get("key", ""))
+        if key in self._tracker.kinds:
+            self._selected = [k for k in self._selected if k != key][-3:] + [key]
         # log files (or an Argo server) are read off the kernel's thread
         threading.Thread(
             target=lambda: self._send_msg(self.details(key)), name="dflow_nb-details", daemon=True
@@ -735,14 +825,26 @@ def workflow_submitted(wf: Any, run: Any) -> None:
             w.attach(run)
 
 
-def summary_text(name: str, graph: dict[str, Any], workflow: dict[str, Any]) -> str:
+def _html_attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def display_workflow(wf: Any) -> None:
+    """``Workflow._ipython_display_``: the live widget and its picture (see WorkflowWidget)."""
+    WorkflowWidget(wf)._ipython_display_()
+
+
+def summary_text(
+    name: str, graph: dict[str, Any], workflow: dict[str, Any], phase: bool = True
+) -> str:
     """One stable line: name, steps, phase (no ids, addresses or times)."""
     keys = [n["key"] for n in graph.get("nodes") or []]
     shown = ", ".join(keys[:8]) + (f", ... (+{len(keys) - 8})" if len(keys) > 8 else "")
-    phase = workflow.get("phase") or "not submitted"
+    state = workflow.get("phase") or "not submitted"
     prog = f" {workflow['progress']}" if workflow.get("progress") else ""
     plural = "" if len(keys) == 1 else "s"
-    return f"Workflow {name!r}: {len(keys)} step{plural} ({shown}); {phase}{prog}"
+    head = f"Workflow {name!r}: {len(keys)} step{plural} ({shown})"
+    return f"{head}; {state}{prog}" if phase else head
 
 
 def workflow_mimebundle(

@@ -163,7 +163,9 @@ def test_get_from_a_loop_gives_items_in_order_and_distinct_errors(ip: Interactiv
     never = _get_error(ip, "bad after.y")
     assert never == "step 'after' of bad never ran: the workflow ended Failed before it"
     running = _get_error(ip, "busy nap.y")
-    assert re.search(r"step 'nap' of busy is still (Pending|Running); wait for it: busy.wait", running)
+    assert re.search(
+        r"step 'nap' of busy is still (Pending|Running); wait for it: busy\.wait", running
+    )
     assert "is not a looped step" in _get_error(ip, "bad boom[0].y")
     ip.run_cell("busy.wait(60)")
 

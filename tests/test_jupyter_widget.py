@@ -111,14 +111,14 @@ def test_graph_of_steps_fanout_and_nested(sent: Sent) -> None:
     ]
     assert {(e["from"], e["to"]) for e in g["edges"]} == {("a", "fan"), ("a", "sl"), ("a", "nest")}
     assert set(w.states) == {"a", "fan", "sl", "nest"}
-    assert w.states["fan"] == {
+    assert w.states["fan"] == {  # a literal list: its size is known before the run
         "phase": "Pending",
-        "progress": None,
+        "progress": "0/2",
         "startedAt": None,
         "finishedAt": None,
         "message": None,
-        "counts": {},
-        "total": None,
+        "counts": {"Pending": 2},
+        "total": 2,
     }
     assert w.workflow["name"] == "shape" and w.workflow["phase"] is None
     assert repr(w) == "WorkflowWidget('shape', 4 nodes)"
@@ -557,3 +557,45 @@ def test_display_keeps_a_picture_updated_when_the_run_ends(
 
     src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', final["text/html"])
     assert src and base64.b64decode(src.group(1)).decode() == svg
+
+
+def test_progress_is_truthful_loops_known_wrapped_and_one_count(sent: Sent) -> None:
+    """A literal loop's total is known before it expands (its items Pending); a loop with
+    ``parallelism`` is drawn as a fan-out with its limit; the header counts what the nodes do."""
+    wf = Workflow(name="truth")
+    first = Step("first", template=SNOOZE, parameters={"seconds": 1.0})
+    wf.add(first)
+    wf.add(
+        Step(
+            "wide",
+            template=CHATTY,
+            parameters={"n": "{{item}}"},
+            with_param=list(range(9)),
+            parallelism=2,
+        )
+    )
+    wf.add(Step("seq", template=CHATTY, parameters={"n": "{{item}}"}, with_param=argo_range(4)))
+    w = wf.show()
+    nodes = {n["key"]: n for n in w.graph["nodes"]}
+    assert nodes["wide"]["kind"] == "fanout" and nodes["wide"]["parallelism"] == 2
+    assert nodes["wide"]["size"] == 9
+    assert w.states["wide"]["total"] is None or w.states["wide"]["total"] == 9
+    wf.submit()
+    deadline = time.monotonic() + 10
+    while w._tracker.states()["first"]["phase"] != "Running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = w._tracker.states()
+    assert st["first"]["phase"] == "Running"
+    assert st["wide"]["total"] == 9 and st["wide"]["counts"] == {"Pending": 9}
+    assert st["wide"]["progress"] == "0/9"
+    assert wf.wait(60) == "Succeeded"
+    finish(w)
+    st = w.states
+    assert st["wide"]["phase"] == "Succeeded" and st["wide"]["counts"] == {"Succeeded": 9}
+    assert st["wide"]["total"] == 9 and st["wide"]["progress"] == "9/9"
+    assert st["seq"]["total"] == 4
+    parts = [tuple(map(int, st[k]["progress"].split("/"))) for k in st]
+    done, total = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    assert w.workflow["progress"] == f"{done}/{total}" == "14/14"
+    d = w.details("wide")
+    assert d["total"] == 9 and {n["phase"] for n in d["nodes"]} == {"Succeeded"}

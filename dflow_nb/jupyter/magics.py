@@ -363,8 +363,7 @@ class DflowMagics(Magics):
                 if phase in ("Succeeded", "Failed", "Error"):
                     raise UsageError(f"{where} never ran: the workflow ended {phase} before it")
                 raise UsageError(
-                    f"{where} has not started yet (workflow {phase}); "
-                    f"wait for it: {wf_name}.wait()"
+                    f"{where} has not started yet (workflow {phase}); wait for it: {wf_name}.wait()"
                 )
             raise UsageError(
                 f"{wf_name} has no step {step_name!r} (its steps: {', '.join(names) or 'none'})"

@@ -84,6 +84,10 @@ class StateTracker:
     ) -> None:
         self.entrypoint = entrypoint
         self.kinds: dict[str, str] = {n["key"]: n["kind"] for n in graph.get("nodes") or []}
+        #: a loop's item count known from the manifest (a literal list or sequence)
+        self.sizes: dict[str, int] = {
+            n["key"]: int(n["size"]) for n in graph.get("nodes") or [] if n.get("size") is not None
+        }
         pods = [k for k, v in self.kinds.items() if v == "pod"]
         # a Pod entrypoint: the root node itself is the one graph node
         self.entry_key: str | None = pods[0] if len(self.kinds) == 1 and pods else None
@@ -203,7 +207,10 @@ class StateTracker:
     def states(self) -> dict[str, dict[str, Any]]:
         """The full current state of every key (what has been collected so far)."""
         with self._lock:
-            return {k: dict(self._last.get(k) or _empty_state(self.kinds[k])) for k in self.kinds}
+            return {
+                k: dict(self._last.get(k) or _empty_state(self.kinds[k], self.sizes.get(k)))
+                for k in self.kinds
+            }
 
     def workflow(self) -> dict[str, Any]:
         with self._lock:
@@ -215,15 +222,14 @@ class StateTracker:
 
     def _workflow_dict(self) -> dict[str, Any]:
         f = self.workflow_fields
-        progress = f.get("progress")
-        if not progress and self.nodes:
-            done = total = 0
-            attempts = self._attempts(self.nodes)
-            for nid, n in self.nodes.items():
-                p = self._unit_progress(nid, n, attempts)
-                if p is not None:
-                    done, total = done + p[0], total + p[1]
-            progress = f"{done}/{total}" if total else None
+        # one count for the header and the nodes: the sum of the nodes' own (exit handlers
+        # and hooks, outside the entrypoint, are not drawn and not counted)
+        done = total = 0
+        for key in self.kinds:
+            p = _progress((self._last.get(key) or {}).get("progress"))
+            if p is not None:
+                done, total = done + p[0], total + p[1]
+        progress = f"{done}/{total}" if total else f.get("progress")
         return {
             "id": self.run_id,
             "name": f.get("name"),
@@ -268,20 +274,20 @@ class StateTracker:
         tops = {i: n for i, n in nodes.items() if i == root or n.get("boundaryID") == root}
         main = next((n for i, n in tops.items() if i == root or n.get("displayName") == key), None)
         attempts = self._attempts(nodes)
-        st = _empty_state(kind)
+        st = _empty_state(kind, None)
         if kind == "fanout":
-            elements = [
-                n
-                for i, n in tops.items()
-                if n is not main and i not in attempts and _ELEMENT.search(n.get("displayName", ""))
-            ]
+            elements = _elements(nodes, root, main, attempts)
             counts = Counter(str(n.get("phase") or "Pending") for n in elements)
-            st["counts"] = dict(sorted(counts.items()))
-            st["total"] = len(elements)
-            if main is not None and main.get("type") in ("TaskGroup", "Skipped"):
+            size = self.sizes.get(key)
+            wrapped = main is not None and main.get("type") in ("Steps", "DAG")
+            if main is not None and (main.get("type") in ("TaskGroup", "Skipped") or wrapped):
                 phase = main.get("phase")
             else:
                 phase = _group_phase(counts)
+            if size and size > len(elements) and (phase or "Pending") not in FULFILLED:
+                counts["Pending"] += size - len(elements)  # not expanded yet: waiting
+            st["counts"] = dict(sorted(counts.items()))
+            st["total"] = max(len(elements), size or 0)
             st["phase"] = phase or "Pending"
             starts = [n["startedAt"] for n in elements if n.get("startedAt")]
             st["startedAt"] = (main or {}).get("startedAt") or (min(starts) if starts else None)
@@ -307,14 +313,37 @@ class StateTracker:
         if kind == "pod" and main is not None:
             p = self._unit_progress(str(main.get("id")), main, set())
             st["progress"] = main.get("progress") or (f"{p[0]}/{p[1]}" if p else None)
-        elif nodes:
+        elif nodes or st.get("total"):
             done = total = 0
             for i, n in nodes.items():
                 p = self._unit_progress(i, n, attempts)
                 if p is not None:
                     done, total = done + p[0], total + p[1]
+            if kind == "fanout" and st["phase"] not in FULFILLED:
+                total += st["counts"].get("Pending", 0) - sum(
+                    1 for n in _elements(nodes, root, main, attempts) if n.get("phase") == "Pending"
+                )  # items not expanded yet count one each
             st["progress"] = f"{done}/{total}" if total else None
         return st
+
+
+def _elements(
+    nodes: dict[str, dict[str, Any]],
+    root: str | None,
+    main: dict[str, Any] | None,
+    attempts: set[str],
+) -> list[dict[str, Any]]:
+    """A loop's items: ``name(i:item)`` nodes right below the root, or below the step's own
+    node when it is a ``parallelism`` wrapper (the loop runs one level down)."""
+    parents = {root} | ({main.get("id")} if main is not None else set())
+    return [
+        n
+        for i, n in nodes.items()
+        if n is not main
+        and i not in attempts
+        and n.get("boundaryID") in parents
+        and _ELEMENT.search(str(n.get("displayName", "")))
+    ]
 
 
 def _ts(value: Any) -> str | None:
@@ -327,7 +356,7 @@ def _ts(value: Any) -> str | None:
     return str(value)
 
 
-def _empty_state(kind: str) -> dict[str, Any]:
+def _empty_state(kind: str, size: int | None = None) -> dict[str, Any]:
     st: dict[str, Any] = {
         "phase": "Pending",
         "progress": None,
@@ -335,9 +364,10 @@ def _empty_state(kind: str) -> dict[str, Any]:
         "finishedAt": None,
         "message": None,
     }
-    if kind == "fanout":
-        st["counts"] = {}
-        st["total"] = None
+    if kind == "fanout":  # a loop of known size: its items wait
+        st["counts"] = {"Pending": size} if size else {}
+        st["total"] = size
+        st["progress"] = f"0/{size}" if size else None
     return st
 
 
@@ -702,11 +732,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         main = next((n for i, n in tops.items() if i == root or n.get("displayName") == key), None)
         picked: list[dict[str, Any]]
         if kind == "fanout":
-            picked = [
-                n
-                for i, n in tops.items()
-                if n is not main and i not in attempts and _ELEMENT.search(n.get("displayName", ""))
-            ]
+            picked = _elements(nodes, root, main, attempts)
         elif kind == "pod":
             if main is not None and main.get("type") == "Retry":
                 picked = [nodes[c] for c in main.get("children") or [] if c in nodes]

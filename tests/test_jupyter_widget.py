@@ -119,6 +119,7 @@ def test_graph_of_steps_fanout_and_nested(sent: Sent) -> None:
         "message": None,
         "counts": {"Pending": 2},
         "total": 2,
+        "retries": 0,
     }
     assert w.workflow["name"] == "shape" and w.workflow["phase"] is None
     assert repr(w) == "WorkflowWidget('shape', 4 nodes)"
@@ -599,3 +600,98 @@ def test_progress_is_truthful_loops_known_wrapped_and_one_count(sent: Sent) -> N
     assert w.workflow["progress"] == f"{done}/{total}" == "14/14"
     d = w.details("wide")
     assert d["total"] == 9 and {n["phase"] for n in d["nodes"]} == {"Succeeded"}
+
+
+@OP.function
+def flaky(marker: str) -> {"ok": bool}:
+    from pathlib import Path
+
+    from dflow_nb.python import TransientError
+
+    p = Path(marker)
+    if not p.exists():
+        p.write_text("tried")
+        raise TransientError("first try fails")
+    return {"ok": True}
+
+
+def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path) -> None:
+    wf = Workflow(name="gantt")
+    wf.add(
+        Step(
+            "flaky",
+            template=PythonOPTemplate(flaky, image="python:3.11", retry_on_transient_error=2),
+            parameters={"marker": str(tmp_path / "marker")},
+        )
+    )
+    wf.add(
+        Step(
+            "fan",
+            template=CHATTY,
+            parameters={"n": "{{item}}"},
+            with_param=[1] * 29 + [101],
+            continue_on_failed=True,
+        )
+    )
+    wf.add(Step("boom", template=CHATTY, parameters={"n": 101}))
+    wf.add(Step("later", template=CHATTY, parameters={"n": 1}))
+    w = wf.show()
+    wf.submit()
+    assert wf.wait(60) == "Failed"
+    finish(w)
+    st = w.states
+    assert st["flaky"]["phase"] == "Succeeded" and st["flaky"]["retries"] == 1
+    assert st["later"]["phase"] == "Pending"
+    assert st["later"]["message"] == "never ran: the workflow ended Failed"
+    # the child list: by phase, by item number, by text, and paged past 50
+    failed = w.details("fan", phase="Failed")
+    assert failed["matched"] == 1 and failed["nodes"][0]["name"] == "fan(29:101)"
+    assert failed["total"] == 30
+    item = w.details("fan", query="17")
+    assert [n["name"] for n in item["nodes"]] == ["fan(17:1)"]
+    assert len(w.details("fan", limit=10_000)["nodes"]) == 30
+    w._on_msg(w, {"type": "expand", "key": "fan", "phase": "Failed"}, [])
+    # the timeline: one row per step, one per item, the retry's two attempts
+    w._on_msg(w, {"type": "timeline"}, [])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+        len(sent.of(w, "timeline")) < 2 or not any("filter" in m for _, m in sent.of(w, "details"))
+    ):
+        time.sleep(0.01)
+    tl = sent.of(w, "timeline")[-1][1]
+    rows = tl["rows"]
+    assert rows["name"][:2] == ["flaky", "fan"] and rows["level"][:2] == [0, 0]
+    fan_items = [n for n, lv in zip(rows["name"], rows["level"], strict=True) if lv == 1]
+    assert fan_items == [f"fan({i}:{1 if i < 29 else 101})" for i in range(30)]
+    i_fail = rows["name"].index("fan(29:101)")
+    assert rows["phase"][i_fail] == "Failed" and rows["end"][i_fail] is not None
+    assert rows["retries"][0] == 1
+    assert rows["phase"][rows["name"].index("later")] == "Pending"
+    assert rows["start"][rows["name"].index("later")] is None
+    assert all(s is None or s >= 0 for s in rows["start"])
+    assert tl["left_out"] == 0 and json.dumps(tl)
+    assert any(
+        m.get("filter") == {"phase": "Failed", "query": None} for _, m in sent.of(w, "details")
+    )
+
+
+def test_timeline_of_1000_items_is_compact(sent: Sent) -> None:
+    from dflow_nb.jupyter.timeline import timeline
+
+    items = [
+        {
+            "displayName": f"fan({i}:{i})",
+            "phase": "Succeeded",
+            "startedAt": "2026-01-01T00:00:01Z",
+            "finishedAt": "2026-01-01T00:00:02Z",
+        }
+        for i in range(1000)
+    ]
+    states = {"fan": {"phase": "Succeeded", "startedAt": "2026-01-01T00:00:00Z"}}
+    wf = {"startedAt": "2026-01-01T00:00:00Z"}
+    t0 = time.perf_counter()
+    tl = timeline(["fan"], states, {"fan": items[::-1]}, {}, wf)
+    took = time.perf_counter() - t0
+    assert tl["rows"]["name"][1:4] == ["fan(0:0)", "fan(1:1)", "fan(2:2)"]
+    assert len(tl["rows"]["name"]) == 1001 and tl["rows"]["wait"][5] == 0.0
+    assert len(json.dumps(tl)) < 60_000 and took < 0.5

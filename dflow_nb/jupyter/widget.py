@@ -30,6 +30,7 @@ import traitlets
 
 from .layout import graph_of
 from .svg import render_svg
+from .timeline import timeline
 
 __all__ = ["StateTracker", "WorkflowWidget", "display_workflow", "workflow_mimebundle"]
 
@@ -39,6 +40,8 @@ _PLACEHOLDER_ESM = 'export default { render({ el }) { el.textContent = "building
 FINISHED = ("Succeeded", "Failed", "Error")
 FULFILLED = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
 MAX_DETAIL_NODES = 50
+#: children one filtered/paged ``expand`` answer may list (log tails are read for each)
+MAX_CHILD_LIMIT = 500
 LOG_TAIL_LINES = 40
 _ELEMENT = re.compile(r"\((\d+):")
 _UNRESOLVED = object()
@@ -165,7 +168,8 @@ class StateTracker:
             if not self._find_root():
                 return {}, None
             changed, self._changed = self._changed, set()
-            keys: set[str] = set(self.kinds) if everything else set()
+            ended = self._workflow_changed and self.workflow_fields.get("phase") in FINISHED
+            keys: set[str] = set(self.kinds) if everything or ended else set()
             for nid in changed:
                 key = self._resolve(nid)
                 if key is _UNRESOLVED:
@@ -215,6 +219,21 @@ class StateTracker:
     def workflow(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._last_workflow)
+
+    def items(self, key: str) -> list[dict[str, Any]]:
+        """A fan-out's item nodes (see :func:`_elements`)."""
+        ids = self.node_ids(key)
+        nodes = {i: self.nodes[i] for i in ids if i in self.nodes}
+        root = self.root_id
+        main = next(
+            (
+                n
+                for i, n in nodes.items()
+                if i == root or (n.get("boundaryID") == root and n.get("displayName") == key)
+            ),
+            None,
+        )
+        return _elements(nodes, root, main, self._attempts(nodes))
 
     def node_ids(self, key: str) -> list[str]:
         with self._lock:
@@ -310,6 +329,14 @@ class StateTracker:
             st["startedAt"] = main.get("startedAt")
             st["finishedAt"] = main.get("finishedAt")
             st["message"] = main.get("message")
+        st["retries"] = sum(
+            len(n.get("children") or []) - 1
+            for n in nodes.values()
+            if n.get("type") == "Retry" and len(n.get("children") or []) > 1
+        )
+        ended = self.workflow_fields.get("phase")
+        if st["phase"] == "Pending" and ended in FINISHED and not st["message"]:
+            st["message"] = f"never ran: the workflow ended {ended}"
         if kind == "pod" and main is not None:
             p = self._unit_progress(str(main.get("id")), main, set())
             st["progress"] = main.get("progress") or (f"{p[0]}/{p[1]}" if p else None)
@@ -325,6 +352,15 @@ class StateTracker:
                 )  # items not expanded yet count one each
             st["progress"] = f"{done}/{total}" if total else None
         return st
+
+
+def _matches(display: str, query: str) -> bool:
+    """A child list's search: an item number (``537``: item 537) or text in its name."""
+    q = query.strip()
+    if q.isdigit():
+        m = _ELEMENT.search(display)
+        return bool(m and m.group(1) == q)
+    return q.lower() in display.lower()
 
 
 def _elements(
@@ -364,6 +400,7 @@ def _empty_state(kind: str, size: int | None = None) -> dict[str, Any]:
         "finishedAt": None,
         "message": None,
     }
+    st["retries"] = 0
     if kind == "fanout":  # a loop of known size: its items wait
         st["counts"] = {"Pending": size} if size else {}
         st["total"] = size
@@ -467,6 +504,8 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     details_every: ClassVar[float] = 1.0
     #: nodes whose details one push carries at most (selected first, then running, then changed)
     max_pushed: ClassVar[int] = 6
+    #: seconds between two pushes of the ``timeline`` while running (and one at the end)
+    timeline_every: ClassVar[float] = 2.0
 
     def __init__(self, source: Any, *, layout_engine: str = "auto", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -620,7 +659,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # flusher thread
     def _loop(self) -> None:
         last_sent = float("-inf")
-        last_sync = last_push = time.monotonic()
+        last_sync = last_push = last_timeline = time.monotonic()
         run = self._run
         try:
             while not self._closed and self._run is run:
@@ -632,6 +671,9 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 if time.monotonic() - last_push >= self.details_every:
                     self._push_details()
                     last_push = time.monotonic()
+                if time.monotonic() - last_timeline >= self.timeline_every:
+                    self._send_msg(self.timeline())
+                    last_timeline = time.monotonic()
                 if not self._wake.is_set():
                     continue
                 wait = last_sent + self.min_interval - time.monotonic()
@@ -651,6 +693,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._flush()
             self._resync()
             self._push_details(final=True)
+            self._send_msg(self.timeline())
             self._ended()
         finally:
             if self._run is run:
@@ -707,9 +750,32 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     # --- clicks ----------------------------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") not in ("select", "expand"):
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "timeline":
+            send = lambda: self._send_msg(self.timeline())  # noqa: E731
+            threading.Thread(target=send, name="dflow_nb-timeline", daemon=True).start()
+            return
+        if content.get("type") not in ("select", "expand"):
             return
         key = str(content.get("key", ""))
+        phase = content.get("phase")
+        query = content.get("query")
+        limit = content.get("limit")
+        if phase is not None or query is not None or limit is not None:  # a filtered child list
+            threading.Thread(
+                target=lambda: self._send_msg(
+                    self.details(
+                        key,
+                        phase=str(phase) if phase else None,
+                        query=str(query)[:100] if query else None,
+                        limit=limit if isinstance(limit, int) else MAX_DETAIL_NODES,
+                    )
+                ),
+                name="dflow_nb-details",
+                daemon=True,
+            ).start()
+            return
         if key in self._tracker.kinds:
             self._selected = [k for k in self._selected if k != key][-3:] + [key]
         # log files (or an Argo server) are read off the kernel's thread
@@ -717,8 +783,26 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             target=lambda: self._send_msg(self.details(key)), name="dflow_nb-details", daemon=True
         ).start()
 
-    def details(self, key: str) -> dict[str, Any]:
-        """The ``details`` answer for a node: per status node, inputs, outputs, log tail..."""
+    def timeline(self) -> dict[str, Any]:
+        """The ``timeline`` message (see timeline.py): every step and fan-out item over time."""
+        tracker = self._tracker
+        keys = list(tracker.kinds)
+        items = {k: tracker.items(k) for k in keys if tracker.kinds[k] == "fanout"}
+        wf = tracker.workflow() or self.workflow
+        return timeline(keys, tracker.states(), items, tracker.nodes, wf)
+
+    def details(
+        self,
+        key: str,
+        phase: str | None = None,
+        query: str | None = None,
+        limit: int = MAX_DETAIL_NODES,
+    ) -> dict[str, Any]:
+        """The ``details`` answer for a node: per status node, inputs, outputs, log tail...
+
+        A fan-out's children can be filtered (``phase``; ``query``: text in the item's name,
+        ``537`` finds item 537) and paged (``limit``, at most MAX_CHILD_LIMIT).
+        """
         tracker = self._tracker
         kind = tracker.kinds.get(key)
         msg: dict[str, Any] = {"type": "details", "key": key, "nodes": [], "total": 0}
@@ -745,6 +829,15 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 if n.get("type") in ("Pod", "Retry") and i not in attempts
             ]
         msg["total"] = len(picked)
+        if phase or query:
+            msg["filter"] = {"phase": phase, "query": query}
+            picked = [
+                n
+                for n in picked
+                if (not phase or str(n.get("phase") or "Pending") == phase)
+                and (not query or _matches(str(n.get("displayName", "")), query))
+            ]
+            msg["matched"] = len(picked)
         picked.sort(
             key=lambda n: (
                 _PRIORITY.get(str(n.get("phase")), 3),
@@ -753,7 +846,8 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 str(n.get("displayName", "")),
             )
         )
-        msg["nodes"] = [self._entry(n) for n in picked[:MAX_DETAIL_NODES]]
+        limit = max(1, min(int(limit), MAX_CHILD_LIMIT))
+        msg["nodes"] = [self._entry(n) for n in picked[:limit]]
         return msg
 
     def _entry(self, n: dict[str, Any]) -> dict[str, Any]:

@@ -271,6 +271,8 @@ def test_reattached_from_the_journal(sent: Sent, monkeypatch: pytest.MonkeyPatch
     assert [n["key"] for n in w.graph["nodes"]] == ["talk"]  # from the run's manifest
     assert w.states["talk"]["phase"] == "Succeeded" and w._thread is None
     assert w.details("talk")["nodes"][0]["log_tail"] == "line 0\nline 1\nline 2"
+    assert w.workflow["name"] != "workflow"  # the header names the run it re-attached to
+    assert w.workflow["name"] in (str(wf.id), "journal") or w.workflow["name"].startswith("journal")
 
 
 # --- throttling, without the engine -----------------------------------------------------------

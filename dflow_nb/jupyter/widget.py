@@ -569,6 +569,11 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             graph = graph_of(manifest, self._layout_engine)
             if graph != self.graph:
                 self.graph = graph
+        if self._name == "workflow":  # attached by id: the run's own name, else its id
+            meta = (manifest or {}).get("metadata") or {}
+            self._name = str(
+                meta.get("name") or meta.get("generateName") or getattr(run, "id", "") or "workflow"
+            )
         entry = ((manifest or {}).get("spec") or {}).get("entrypoint")
         root = str(getattr(run, "id", "")) or None
         self._tracker = StateTracker(self.graph, root_id=root, entrypoint=entry)

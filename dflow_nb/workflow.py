@@ -298,7 +298,11 @@ class Workflow:
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
-        return str(self._handle().wait(timeout))
+        phase = str(self._handle().wait(timeout))
+        widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
+        if widgets is not None:
+            widgets.workflow_waited(self)  # a displayed DAG's saved picture: the final one
+        return phase
 
     def query_status(self) -> str:
         """``"Pending"``, ``"Running"``, ``"Succeeded"``, ``"Failed"`` or ``"Error"``."""

@@ -645,6 +645,8 @@ def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path)
     assert st["flaky"]["phase"] == "Succeeded" and st["flaky"]["retries"] == 1
     assert st["later"]["phase"] == "Pending"
     assert st["later"]["message"] == "never ran: the workflow ended Failed"
+    # finished units are done whatever their phase; only the step that never ran is left
+    assert w.workflow["progress"] == "32/33" and st["fan"]["progress"] == "30/30"
     # the child list: by phase, by item number, by text, and paged past 50
     failed = w.details("fan", phase="Failed")
     assert failed["matched"] == 1 and failed["nodes"][0]["name"] == "fan(29:101)"

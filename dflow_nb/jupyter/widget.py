@@ -244,8 +244,11 @@ class StateTracker:
         # one count for the header and the nodes: the sum of the nodes' own (exit handlers
         # and hooks, outside the entrypoint, are not drawn and not counted)
         done = total = 0
-        for key in self.kinds:
-            p = _progress((self._last.get(key) or {}).get("progress"))
+        for key, kind in self.kinds.items():
+            st = self._last.get(key) or {}
+            p = _progress(st.get("progress"))
+            if p is None and kind != "fanout" and st.get("phase") not in ("Skipped", "Omitted"):
+                p = (1, 1) if st.get("phase") in FINISHED else (0, 1)  # not started: one pod
             if p is not None:
                 done, total = done + p[0], total + p[1]
         progress = f"{done}/{total}" if total else f.get("progress")
@@ -270,7 +273,12 @@ class StateTracker:
     def _unit_progress(
         self, nid: str, n: dict[str, Any], attempts: set[str]
     ) -> tuple[int, int] | None:
-        """A Pod (not a retry attempt) or a Retry node counts once in progress bars."""
+        """A Pod (not a retry attempt) or a Retry node counts once in progress bars.
+
+        A finished unit counts as done whatever its phase (a failure a workflow continued past
+        is not work left to do), so a finished workflow's bar is full; the phases say how each
+        ended. Running ones count what their OP reported (``N/M``).
+        """
         t = n.get("type")
         if t not in ("Pod", "Retry") or nid in attempts:
             return None
@@ -281,9 +289,9 @@ class StateTracker:
         if p is None and t == "Retry" and n.get("children"):
             last = self.nodes.get(n["children"][-1])
             p = _progress(last.get("progress")) if last else None
-        if p is None:
-            p = (1, 1) if phase == "Succeeded" else (0, 1)
-        return p
+        if phase in FINISHED:
+            return (p[1], p[1]) if p else (1, 1)
+        return p or (0, 1)
 
     def _state(self, key: str) -> dict[str, Any]:
         kind = self.kinds[key]
@@ -339,7 +347,7 @@ class StateTracker:
             st["message"] = f"never ran: the workflow ended {ended}"
         if kind == "pod" and main is not None:
             p = self._unit_progress(str(main.get("id")), main, set())
-            st["progress"] = main.get("progress") or (f"{p[0]}/{p[1]}" if p else None)
+            st["progress"] = f"{p[0]}/{p[1]}" if p else main.get("progress")
         elif nodes or st.get("total"):
             done = total = 0
             for i, n in nodes.items():
@@ -577,6 +585,8 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         entry = ((manifest or {}).get("spec") or {}).get("entrypoint")
         root = str(getattr(run, "id", "")) or None
         self._tracker = StateTracker(self.graph, root_id=root, entrypoint=entry)
+        with _WAITING_LOCK:
+            _FOLLOWING.setdefault(run, weakref.WeakSet()).add(self)
         self._unsubscribe = run.subscribe(self._on_event)
         self._tracker.feed_status(_snapshot(run))
         self._tracker.collect(everything=True)
@@ -939,6 +949,32 @@ def _register_submit_hook(wf: Any, widget: WorkflowWidget) -> None:
     """Attach ``widget`` when ``wf.submit()`` runs (see :func:`workflow_submitted`)."""
     with _WAITING_LOCK:
         _WAITING.setdefault(wf, weakref.WeakSet()).add(widget)
+
+
+# widgets following a run (to settle their picture when the kernel's own wait() returns)
+_FOLLOWING: weakref.WeakKeyDictionary[Any, weakref.WeakSet[WorkflowWidget]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def workflow_waited(wf: Any) -> None:
+    """Called by ``Workflow.wait`` when the run ended: displayed widgets update their picture.
+
+    The flusher thread does it too, but a thread's display update is routed by its parent
+    message, and nbclient (``nbconvert --execute``, nbval) only reads those of the cell it runs;
+    from here the update belongs to the cell that waited.
+    """
+    run = getattr(wf, "_run", None)
+    if run is None or not _finished(run):
+        return
+    with _WAITING_LOCK:
+        widgets = list(_FOLLOWING.get(run) or ())
+    for w in widgets:
+        if w._displayed and not w._closed and w._run is run:
+            w._tracker.feed_status(_snapshot(run))
+            w._flush()
+            w._resync()
+            w._ended()
 
 
 def workflow_submitted(wf: Any, run: Any) -> None:

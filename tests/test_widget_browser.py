@@ -818,7 +818,10 @@ def test_second_pass_live_details_timeline_filter_and_reopen(
         ).stdout
         import base64
 
-        src = re.search(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)
+        src = re.search(
+            r'class="dflow-nb-static"[^>]*><img[^>]*src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+            html,
+        )
         assert src, "nbconvert's HTML has no picture of the DAG"
         svg = base64.b64decode(src.group(1)).decode()
         assert "Succeeded (1008/1008)" in svg and 'data-phase="Running"' not in svg

@@ -298,7 +298,14 @@ class Workflow:
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
-        phase = str(self._handle().wait(timeout))
+        run = self._handle()
+        try:
+            phase = str(run.wait(timeout))
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"wait() interrupted; workflow {self.name!r} (id {self.id}) is still running: "
+                "wf.wait() follows it again, wf.terminate() stops it"
+            ) from None
         widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
         if widgets is not None:
             widgets.workflow_waited(self)  # a displayed DAG's saved picture: the final one

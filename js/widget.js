@@ -449,6 +449,12 @@ class View {
       }
       if (this.sel && msg.states && this.sel in msg.states) this.scheduleAsk();
     } else if (msg.type === "timeline") {
+      if (msg.same_rows) {
+        // a push that leaves out the rows' names, keys and levels: they are the last ones
+        const prev = this.timeline && this.timeline.rows;
+        if (!prev || !prev.name || prev.name.length !== msg.rows.phase.length) return;
+        for (const col of ["name", "key", "level"]) msg.rows[col] = prev[col];
+      }
       this.timeline = msg;
       this.timelineAt = Date.now();
       if (this.gantt) this.gantt.set(msg, this.timelineAt);

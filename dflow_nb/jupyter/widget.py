@@ -145,8 +145,8 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._displayed = False
         self.static_id = f"dflow-nb-{uuid.uuid4().hex}"
         self._selected: list[str] = []  # the page's last selects (newest last)
-        self._dirty: set[str] = set()
-        self._timeline_shape: int | None = None  # of the last pushed timeline's rows  # keys changed since their details were last pushed
+        self._dirty: set[str] = set()  # keys changed since their details were last pushed
+        self._timeline_shape: int | None = None  # of the last pushed timeline's rows
         #: counters of what went to the front end: messages, bytes (JSON), keys
         self.stats: dict[str, int] = {
             "deltas": 0,

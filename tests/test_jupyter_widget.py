@@ -674,6 +674,9 @@ def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path)
     assert rows["start"][rows["name"].index("later")] is None
     assert all(s is None or s >= 0 for s in rows["start"])
     assert tl["left_out"] == 0 and json.dumps(tl)
+    assert any(
+        m.get("filter") == {"phase": "Failed", "query": None} for _, m in sent.of(w, "details")
+    )
     sent.items.clear()
     w._timeline_shape = None  # as for a new view: the next push has the names
     w._push_timeline()
@@ -682,6 +685,3 @@ def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path)
     assert first["pushed"] and "name" in first["rows"] and "same_rows" not in first
     assert second["same_rows"] and "name" not in second["rows"]  # names sent once
     assert second["rows"]["phase"] == first["rows"]["phase"]
-    assert any(
-        m.get("filter") == {"phase": "Failed", "query": None} for _, m in sent.of(w, "details")
-    )

@@ -515,6 +515,9 @@ class View {
     const ph = phaseOf(st.phase);
     const fan = r && r.spec.kind === "fanout";
     const keepScroll = this.panel.scrollTop;
+    const active = document.activeElement;
+    const typing = active && this.panel.contains(active) && active.classList.contains("dfw-fq");
+    const caret = typing ? active.selectionStart : null;
     this.panel.hidden = false;
     this.panel.textContent = "";
     this.panel.dataset.key = key;
@@ -565,6 +568,14 @@ class View {
       this.panel.append(h("div", { class: "dfw-none", text: "no details yet" }));
     }
     this.panel.scrollTop = keepScroll;
+    if (typing) {
+      // new answers re-render the panel; the search box keeps focus and caret
+      const q = this.panel.querySelector("input.dfw-fq");
+      if (q) {
+        q.focus();
+        if (caret != null) q.setSelectionRange(caret, caret);
+      }
+    }
   }
 
   /** Search a fan-out's children: by phase, by item number ("537") or text; page past 50. */

@@ -771,9 +771,16 @@ def test_second_pass_live_details_timeline_filter_and_reopen(
             w.locator(".dfw-x").click()
         many.click()
         panel.locator("input.dfw-fq").wait_for()
-        panel.locator("input.dfw-fq").fill("537")
+        panel.locator("input.dfw-fq").press_sequentially("537", delay=120)
         panel.locator('.dfw-row[data-name="many(537:537)"]').wait_for(timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('.dfw-panel .dfw-sum')?.innerText.includes('matching')",
+            timeout=20_000,
+        )
         assert panel.locator(".dfw-row").count() == 1
+        # answers re-render the panel: the search box keeps its text and the focus
+        assert panel.locator("input.dfw-fq").input_value() == "537"
+        assert page.evaluate("() => document.activeElement?.classList.contains('dfw-fq')")
         panel.locator(".dfw-row").first.click()
         assert "x" in panel.locator(".dfw-kv").first.inner_text()
         shot_filter = _shot(w, tmp_path, "widget-filter.png")

@@ -465,6 +465,11 @@ class View {
       if (msg.key !== this.sel) return;
       // a filtered or longer list the user asked for is not replaced by the unfiltered push
       if (this.filter && !filtered) return;
+      // answers come from threads, maybe out of order: only the current search's is shown
+      if (this.filter && msg.filter) {
+        const f = this.filter;
+        if ((msg.filter.phase || "") !== (f.phase || "") || (msg.filter.query || "") !== (f.query || "")) return;
+      }
       this.details = msg;
       this.renderPanel();
     }

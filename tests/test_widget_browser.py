@@ -772,7 +772,14 @@ def test_second_pass_live_details_timeline_filter_and_reopen(
         many.click()
         panel.locator("input.dfw-fq").wait_for()
         panel.locator("input.dfw-fq").press_sequentially("537", delay=120)
-        panel.locator('.dfw-row[data-name="many(537:537)"]').wait_for(timeout=20_000)
+        try:
+            panel.locator('.dfw-row[data-name="many(537:537)"]').wait_for(timeout=20_000)
+        except Exception:
+            _shot(w, tmp_path, "filter-fail.png")
+            raise AssertionError(
+                f"no item 537; panel: {panel.inner_html()[:3000]!r}; "
+                f"nb: {cell(page, 1).evaluate('e => e.ownerDocument.activeElement.outerHTML')!r}"
+            ) from None
         page.wait_for_function(
             "() => document.querySelector('.dfw-panel .dfw-sum')?.innerText.includes('matching')",
             timeout=20_000,

@@ -755,6 +755,8 @@ def test_second_pass_live_details_timeline_filter_and_reopen(
         assert "\u20162" in (par.locator("text.dfw-b").text_content() or "")
 
         # 5. the timeline: every step and item, drawn on one canvas
+        if panel.is_visible():
+            w.locator(".dfw-x").click()
         w.locator("button.dfw-tab", has_text="Timeline").click()
         page.wait_for_function(
             "() => +(document.querySelector('.dfw[data-view=\"timeline\"]')"
@@ -767,8 +769,6 @@ def test_second_pass_live_details_timeline_filter_and_reopen(
         w.locator("button.dfw-tab", has_text="DAG").click()
 
         # 5. the fan-out's child list: search item 537 (beyond the first 50)
-        if panel.is_visible():
-            w.locator(".dfw-x").click()
         many.click()
         panel.locator("input.dfw-fq").wait_for()
         panel.locator("input.dfw-fq").press_sequentially("537", delay=120)

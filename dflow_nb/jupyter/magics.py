@@ -382,9 +382,10 @@ class DflowMagics(Magics):
             if not looped:
                 raise UsageError(f"{where} is not a looped step: write {step_name}.{output}")
             index = int(item_text)
-            if index >= len(items):
+            by_index = {_loop_index(s, step_name): s for s in items}
+            if index not in by_index:
                 raise UsageError(f"{where} has {len(items)} items: item {index} does not exist")
-            items = [items[index]]
+            items = [by_index[index]]
         units = items if looped else [group]
         for s in units:
             label = _item_label(s, step_name)
@@ -449,6 +450,11 @@ def _step_nodes(found: list[Any], step_name: str) -> tuple[Any, list[Any]] | Non
     if group is None and not items:
         return None
     return group, [items[i] for i in sorted(items)]
+
+
+def _loop_index(step: Any, step_name: str) -> int:
+    m = _LOOP_ITEM.match(_display(step)[len(step_name) :])
+    return int(m.group(1)) if m else -1
 
 
 def _item_label(step: Any, step_name: str) -> str:

@@ -775,7 +775,7 @@ class Gantt {
       g.moveTo(x + 0.5, 14);
       g.lineTo(x + 0.5, height);
       g.stroke();
-      g.fillText(fmtSeconds(t, step >= 1) || "0", x + 2, 7);
+      g.fillText(t === 0 ? "0" : fmtSeconds(t, step >= 1), x + 2, 7);
     }
     g.globalAlpha = 1;
     const now = this.now();

@@ -290,7 +290,18 @@ class Workflow:
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
-        return str(self._handle().wait(timeout))
+        run = self._handle()
+        try:
+            phase = str(run.wait(timeout))
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"wait() interrupted; workflow {self.name!r} (id {self.id}) is still running: "
+                "wf.wait() follows it again, wf.terminate() stops it"
+            ) from None
+        widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
+        if widgets is not None:
+            widgets.workflow_waited(self)  # a displayed DAG's saved picture: the final one
+        return phase
 
     def query_status(self) -> str:
         """``"Pending"``, ``"Running"``, ``"Succeeded"``, ``"Failed"`` or ``"Error"``."""
@@ -405,6 +416,19 @@ class Workflow:
         except ImportError:  # anywidget missing: text only
             return {"text/plain": repr(self)}
         return workflow_mimebundle(self, include, exclude)
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the live widget, and beside it a picture updated when the run ends.
+
+        (A saved notebook has no widget state; the picture is what a re-opened notebook,
+        nbconvert and GitHub show. See dflow_nb/jupyter/widget.py.)
+        """
+        try:
+            from .jupyter.widget import display_workflow
+        except ImportError:  # anywidget missing: text only
+            print(repr(self))
+            return
+        display_workflow(self)
 
 
 def _steps_name(name: str) -> str:

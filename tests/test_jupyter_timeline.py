@@ -67,3 +67,26 @@ def test_retries_waiting_and_the_row_limit() -> None:
     many = [{"displayName": f"big({i}:{i})", "phase": "Pending"} for i in range(MAX_ROWS + 10)]
     tl = timeline(["big", "after"], {}, {"big": many}, {}, {})
     assert len(tl["rows"]["name"]) == MAX_ROWS and tl["left_out"] == 12
+
+
+def test_a_queued_item_waits_pale_and_its_bar_starts_when_it_ran() -> None:
+    from dflow_nb.engine.status import RUN_STARTED_AT
+
+    queued = {
+        "displayName": "fan(1:1)",
+        "type": "Pod",
+        "phase": "Succeeded",
+        "startedAt": "2026-01-01T00:00:01Z",
+        RUN_STARTED_AT: "2026-01-01T00:00:04Z",
+        "finishedAt": "2026-01-01T00:00:05Z",
+    }
+    pending = {"displayName": "fan(2:2)", "type": "Pod", "phase": "Pending"}
+    pending["startedAt"] = "2026-01-01T00:00:01Z"
+    states = {"fan": {"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"}}
+    tl = timeline(
+        ["fan"], states, {"fan": [queued, pending]}, {}, {"startedAt": "2026-01-01T00:00:00Z"}
+    )
+    rows = tl["rows"]
+    assert rows["phase"][1:] == ["Succeeded", "Pending"]
+    assert (rows["wait"][1], rows["start"][1], rows["end"][1]) == (1.0, 4.0, 5.0)  # 3 s queued
+    assert rows["start"][2] == 1.0 and rows["end"][2] is None  # created, not run: still Pending

@@ -685,3 +685,19 @@ def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path)
     assert first["pushed"] and "name" in first["rows"] and "same_rows" not in first
     assert second["same_rows"] and "name" not in second["rows"]  # names sent once
     assert second["rows"]["phase"] == first["rows"]["phase"]
+
+
+def test_a_childs_duration_leaves_its_queue_time_out() -> None:
+    from dflow_nb.engine.status import RUN_STARTED_AT
+
+    done = {
+        "phase": "Succeeded",
+        "startedAt": "2026-01-01T00:00:01Z",
+        RUN_STARTED_AT: "2026-01-01T00:00:04Z",
+        "finishedAt": "2026-01-01T00:00:05Z",
+    }
+    assert widget_mod._duration(done) == 1.0  # 3 s queued, 1 s run
+    argo = {k: v for k, v in done.items() if k != RUN_STARTED_AT}
+    assert widget_mod._duration(argo) == 4.0  # Argo's status: no run start, node's times
+    queued = {"phase": "Pending", "startedAt": "2026-01-01T00:00:01Z"}
+    assert widget_mod._duration(queued) is None  # waiting for a worker has no run time yet

@@ -1,10 +1,12 @@
 """The widget's timeline: steps and fan-out items over time, as compact columns.
 
 A Gantt chart answers what the DAG cannot: which items ran together, which waited, where the
-time went, which were retried or failed. Argo records ``startedAt``/``finishedAt`` per node and
-no queue time, so "waiting" is drawn from a loop's start to each item's start (the item existed
-but had not started: Argo shows such a node Pending). Retries are the attempts of a ``Retry``
-node (``retryStrategy``), each a segment of its own.
+time went, which were retried or failed. Argo records ``startedAt`` (the node's creation) and
+``finishedAt`` per node and no queue time; the local engine adds when a pod really started
+(``RUN_STARTED_AT``: it may wait Pending for a free worker), so a pod's bar starts there and
+"waiting" runs from its ``startedAt``. Without it (Argo's own status), "waiting" is drawn from a
+loop's start to each item's start (the item existed but had not started: Argo shows it Pending).
+Retries are the attempts of a ``Retry`` node (``retryStrategy``), each a segment of its own.
 
 The answer is columns (one list per field), not a list of dicts: 1,000 items are ~40 KB of
 JSON, drawn by the front end on one canvas.
@@ -15,6 +17,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from typing import Any
+
+from ..engine.status import RUN_STARTED_AT
 
 __all__ = ["MAX_ROWS", "parse_time", "timeline"]
 
@@ -72,15 +76,20 @@ def timeline(
         cols["key"].append(key)
         cols["level"].append(level)
         cols["phase"].append(str(n.get("phase") or "Pending"))
-        cols["start"].append(rel(n.get("startedAt")))
+        ran = rel(n.get(RUN_STARTED_AT))
+        cols["start"].append(ran if ran is not None else rel(n.get("startedAt")))
         cols["end"].append(rel(n.get("finishedAt")))
-        cols["wait"].append(wait)
+        cols["wait"].append(rel(n.get("startedAt")) if ran is not None else wait)
         tries = [nodes[c] for c in n.get("children") or [] if c in nodes]
         retried = n.get("type") == "Retry" and len(tries) > 1
         cols["retries"].append(len(tries) - 1 if retried else 0)
         if retried:
             attempts[row] = [
-                [rel(a.get("startedAt")), rel(a.get("finishedAt")), str(a.get("phase") or "")]
+                [
+                    rel(a.get(RUN_STARTED_AT) or a.get("startedAt")),
+                    rel(a.get("finishedAt")),
+                    str(a.get("phase") or ""),
+                ]
                 for a in tries
             ]
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
+from ..engine.status import RUN_STARTED_AT
 from .layout import graph_of
 from .svg import render_svg
 from .timeline import parse_time, timeline
@@ -77,8 +78,9 @@ def _flat(io: Any) -> dict[str, Any]:
 
 
 def _duration(n: dict[str, Any]) -> float | None:
-    start = parse_time(n.get("startedAt"))
-    if start is None:
+    """How long the node ran: from its pod's real start when known (queue time left out)."""
+    start = parse_time(n.get(RUN_STARTED_AT)) or parse_time(n.get("startedAt"))
+    if start is None or n.get("phase") == "Pending":  # queued: it has not run yet
         return None
     end = parse_time(n.get("finishedAt"))
     if end is None:

@@ -962,6 +962,9 @@ async def run_pod(req: PodRequest) -> PodResult:
         )
 
     if ran.timed_out:
+        # the message is Argo's (Kubernetes' own); the log says which deadline, after its lines
+        limit = f" of {req.timeout:g} s" if req.timeout else ""
+        _log_line(log_path, f"dflow_nb: killed at the step's deadline{limit}")
         return finish("Failed", DEADLINE_MESSAGE)
     if ran.code == 0:
         error = perr or aerr
@@ -974,6 +977,14 @@ async def run_pod(req: PodRequest) -> PodResult:
         if line:
             message += f": {line}"
     return finish("Failed", message)
+
+
+def _log_line(log_path: Path, line: str) -> None:
+    try:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except OSError:
+        pass
 
 
 def _started(req: PodRequest) -> None:

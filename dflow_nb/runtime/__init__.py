@@ -160,6 +160,8 @@ def _run_step(
         with deadline(spec.get("timeout")):
             _execute(spec, environ, paths, op_class, op_module)
     except StepTimeout:
+        if not spec.get("timeout"):
+            raise  # not this step's own timeout: the caller's deadline (inline mode) fired
         code = EXIT_TRANSIENT if spec.get("timeout_as_transient_error") else EXIT_FATAL
         err = TimeoutError(f"the step ran longer than its timeout of {spec.get('timeout')} s")
         return _fail(op_name, err, code, trace=False)

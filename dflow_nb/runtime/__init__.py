@@ -129,11 +129,37 @@ def _op_label(spec: dict[str, Any]) -> str:
     return str(op.get("qualname") or "?")
 
 
-def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
+_OWN_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
+    for d in ("runtime", "python")
+)
+"""The runtime's and the OP machinery's folders: their frames above the user's code are noise."""
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the user's first frame on, without its last line (`_fail` says it).
+
+    Frames of the runtime and of `OP.execute` come first in every failure; they are left out
+    when user code follows (a failure inside dflow_nb itself keeps them all). The final
+    ``Type: message`` line is left to the ``dflow_nb: OP ... failed ...: Type: message`` line
+    after it, so the error is read once.
+    """
     import traceback
 
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    frames = list(te.stack)
+    first = next((i for i, f in enumerate(frames) if not f.filename.startswith(_OWN_DIRS)), 0)
+    te.stack = traceback.StackSummary.from_list(frames[first:])
+    text = "".join(te.format())
+    last = list(te.format_exception_only())
+    if len(last) == 1 and text.endswith(last[0]):
+        text = text[: -len(last[0])]
+    return text
+
+
+def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
     if trace:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        sys.stderr.write(_user_traceback(exc))
     kind = {EXIT_TRANSIENT: "transient error, retried if retries remain"}.get(code, "fatal error")
     sys.stderr.write(
         f"dflow_nb: OP {op_name!r} failed ({kind}, exit code {code}): {type(exc).__name__}: {exc}\n"

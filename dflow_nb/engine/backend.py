@@ -59,6 +59,10 @@ class LocalRun:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
 
+    def __repr__(self) -> str:
+        # what `wf.submit()` shows in a notebook: no address, no phase (it changes as it runs)
+        return f"LocalRun(id={self.id!r})"
+
     # --- queries -------------------------------------------------------------------------------
     def query_status(self) -> str:
         return self.status.phase

@@ -254,10 +254,13 @@ class StateTracker:
         phase = n.get("phase")
         if phase in ("Skipped", "Omitted"):
             return None
-        p = _progress(n.get("progress"))
-        if p is None and t == "Retry" and n.get("children"):
-            last = self.nodes.get(n["children"][-1])
+        if t == "Retry":
+            # its last attempt's: a Retry node's own progress is Argo's sum of everything below
+            # it, and the next step hangs below its last attempt
+            last = self.nodes.get(n["children"][-1]) if n.get("children") else None
             p = _progress(last.get("progress")) if last else None
+        else:
+            p = _progress(n.get("progress"))
         if phase in FINISHED:
             return (p[1], p[1]) if p else (1, 1)
         return p or (0, 1)

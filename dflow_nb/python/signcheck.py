@@ -102,7 +102,7 @@ def _aggregated_hint(name: str, value: Any, declared: Any) -> str | None:
         return None
     if not matches(decoded, declared)[0]:
         return None
-    args = getattr(declared, "__args__", None) or ()
+    args: tuple[Any, ...] = getattr(declared, "__args__", None) or ()
     item = args[0] if len(args) == 1 else None
     conv = getattr(item, "__name__", "") if item in (int, float, bool) else ""
     convert = f"{conv}(v)" if conv in ("int", "float") else "json.loads(v)"

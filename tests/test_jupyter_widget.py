@@ -701,3 +701,28 @@ def test_a_childs_duration_leaves_its_queue_time_out() -> None:
     assert widget_mod._duration(argo) == 4.0  # Argo's status: no run start, node's times
     queued = {"phase": "Pending", "startedAt": "2026-01-01T00:00:01Z"}
     assert widget_mod._duration(queued) is None  # waiting for a worker has no run time yet
+
+
+def test_a_queued_pod_step_is_pending_and_its_time_starts_when_a_worker_took_it(
+    sent: Sent,
+) -> None:
+    from dflow_nb.engine.status import RUN_STARTED_AT
+
+    run = FakeRun(FAN_THEN_AFTER)
+    st = run.status
+    st.add_node({"id": "q", "displayName": "q", "type": "Steps", "phase": "Running"})
+    w = WorkflowWidget(run)
+    st.set_workflow(phase="Running")
+    created = "2026-01-01T00:00:01Z"
+    st.add_node(
+        {"id": "x", "displayName": "after", "type": "Pod", "phase": "Pending", "boundaryID": "q"}
+    )
+    st.update("x", startedAt=created, message="waiting for a free worker (2 busy)")
+    st.update("x", phase="Running", message=None, **{RUN_STARTED_AT: "2026-01-01T00:00:04Z"})
+    st.update("x", phase="Succeeded", finishedAt="2026-01-01T00:00:05Z")
+    st.set_workflow(phase="Succeeded")
+    st.finished.set()
+    finish(w)
+    after = w.states["after"]
+    assert after["phase"] == "Succeeded" and after["startedAt"] == "2026-01-01T00:00:04Z"
+    assert w.details("after")["nodes"][0]["duration"] == 1.0  # 3 s queued, 1 s run

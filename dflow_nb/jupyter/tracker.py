@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+from ..engine.status import RUN_STARTED_AT
 from ..vocab import COMPLETED, FULFILLED
 
 __all__ = ["FINISHED", "FULFILLED", "StateTracker"]
@@ -306,7 +307,8 @@ class StateTracker:
             )
         elif main is not None:
             st["phase"] = main.get("phase") or "Pending"
-            st["startedAt"] = main.get("startedAt")
+            # a pod's time on its node is its run, from when a worker took it (queue left out)
+            st["startedAt"] = main.get(RUN_STARTED_AT) or main.get("startedAt")
             st["finishedAt"] = main.get("finishedAt")
             st["message"] = main.get("message")
         st["retries"] = sum(

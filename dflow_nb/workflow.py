@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from typing import Any
 
 from .argo_vars import ArgoVar
@@ -299,9 +298,9 @@ class Workflow:
                 f"wait() interrupted; workflow {self.name!r} (id {self.id}) is still running: "
                 "wf.wait() follows it again, wf.terminate() stops it"
             ) from None
-        widgets = sys.modules.get("dflow_nb.jupyter.widget")  # loaded only if one was shown
-        if widgets is not None:
-            widgets.workflow_waited(self)  # a displayed DAG's saved picture: the final one
+        from .backends import notify_waited
+
+        notify_waited(self)  # a displayed DAG's saved picture: the final one
         return phase
 
     def query_status(self) -> str:
@@ -424,8 +423,10 @@ class Workflow:
         (A saved notebook has no widget state; the picture is what a re-opened notebook,
         nbconvert and GitHub show. See dflow_nb/jupyter/widget.py.)
         """
+        from .backends import view
+
         try:
-            from .jupyter.widget import display_workflow
+            display_workflow = view("display_workflow")
         except ImportError:  # anywidget missing: text only
             print(repr(self))
             return

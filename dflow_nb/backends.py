@@ -13,7 +13,14 @@ from typing import Any
 
 from .config import config
 
-__all__ = ["attach", "get_backend", "notify_submitted", "register_backend", "view"]
+__all__ = [
+    "attach",
+    "get_backend",
+    "notify_submitted",
+    "notify_waited",
+    "register_backend",
+    "view",
+]
 
 _factories: dict[str, Callable[[], Any]] = {}
 _MODULES = {"debug": "dflow_nb.engine.backend", "default": "dflow_nb.argo"}
@@ -66,6 +73,15 @@ def notify_submitted(workflow: Any, run: Any) -> None:
     widgets = sys.modules.get(_VIEWS)
     if widgets is not None:
         widgets.workflow_submitted(workflow, run)
+
+
+def notify_waited(workflow: Any) -> None:
+    """Tell the widgets already shown that ``workflow`` ended (their saved picture: the final)."""
+    import sys
+
+    widgets = sys.modules.get(_VIEWS)
+    if widgets is not None:
+        widgets.workflow_waited(workflow)
 
 
 def attach(backend: Any, run_id: str) -> Any:

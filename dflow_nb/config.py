@@ -122,3 +122,49 @@ def set_config(**kwargs: Any) -> None:
 def set_s3_config(**kwargs: Any) -> None:
     """dflow's ``set_s3_config``: update ``s3_config`` from keyword arguments."""
     s3_config.update(kwargs)
+
+
+# --- what each setting accepts (checked where a setting is typed in: %dflow_config) ----------
+#: settings with a closed set of values; ``mode`` "debug" is the in-kernel engine, "default" Argo
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "mode": ("debug", "default"),
+    "python_mode": ("pool", "process", "inline"),
+    "debug_copy_method": ("symlink", "copy"),
+    "archive_mode": ("tar", None),
+    "repo_type": ("s3", "oss"),
+}
+#: true/false settings of config and (``secure``) of s3_config
+_BOOLS = frozenset(
+    {
+        "save_path_as_parameter",
+        "debug_s3",
+        "detect_empty_dir",
+        "register_tasks",
+        "verify_ssl",
+        "secure",
+    }
+)
+_DICTS = frozenset({"local_entrypoints", "local_path_aliases", "http_headers"})
+
+
+def check_setting(key: str, value: Any, s3: bool = False) -> None:
+    """Raise ValueError naming ``key`` unless ``config`` (``s3_config``) accepts ``value``."""
+    import difflib
+
+    table = "s3_config" if s3 else "config"
+    known = _S3_DEFAULTS if s3 else _CONFIG_DEFAULTS
+    if key not in known:
+        near = difflib.get_close_matches(key, list(known), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(known)}"
+        raise ValueError(f"{table} has no setting {key!r}{hint}")
+    if key in CHOICES and value not in CHOICES[key]:
+        allowed = ", ".join("null" if c is None else str(c) for c in CHOICES[key])
+        raise ValueError(f"{table}[{key!r}] cannot be {value!r}: allowed values are {allowed}")
+    if key in _BOOLS and not isinstance(value, bool):
+        raise ValueError(f"{table}[{key!r}] takes true or false, got {value!r}")
+    if key in _DICTS and not isinstance(value, dict):
+        raise ValueError(f"{table}[{key!r}] takes a JSON object, got {value!r}")
+    if key == "argo_poll_interval" and not (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    ):
+        raise ValueError(f"{table}[{key!r}] takes a number of seconds above 0, got {value!r}")

@@ -10,7 +10,8 @@ The run itself always goes on in its own thread and the widget follows it from a
 notebook still sees the graph change while the cell waits: a widget shown before the submit
 (``wf`` as the last line of an earlier cell) follows the run live. Nothing is displayed by the
 wait itself, so cells keep the outputs they print. Interrupting the kernel stops the wait, not
-the run (``wf.terminate()`` stops the run).
+the run (``wf.terminate()`` stops the run); interrupting a script stops the run too
+(:func:`wait_for_end` holds that rule for ``submit()`` and ``wait()`` alike).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from .config import config
 
-__all__ = ["should_wait", "wait_for_end"]
+__all__ = ["interactive", "should_wait", "wait_for_end"]
 
 
 def should_wait(wait: bool | None) -> bool:
@@ -30,12 +31,37 @@ def should_wait(wait: bool | None) -> bool:
     return config.get("mode") == "debug" and not config.get("detach")
 
 
-def wait_for_end(run: Any) -> None:
-    """Block until ``run`` ends; an interrupt (Ctrl-C, the kernel's stop) ends only the wait."""
+def interactive() -> bool:
+    """Whether an IPython shell (a notebook's kernel, a terminal IPython) is running."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
+def wait_for_end(run: Any, timeout: float | None = None, *, name: str | None = None) -> str:
+    """Block until ``run`` ends (or ``timeout`` seconds pass) and return its phase.
+
+    The one rule for an interrupt (Ctrl-C, the notebook's stop button) while a run is waited for,
+    by ``submit()`` or ``wait()``:
+
+    - in an IPython shell the kernel lives on, so only the wait stops: the run goes on, and the
+      ``KeyboardInterrupt`` says so and how to stop it (no internal frames);
+    - in a script the program is being stopped, so the run is stopped with it (every node ends
+      in a final phase, no step process is left: ``LocalRun.interrupt``), then the interrupt
+      propagates.
+    """
     try:
-        run.wait()
+        return str(run.wait(timeout))
     except KeyboardInterrupt:
-        sys.stderr.write(
-            f"dflow_nb: stopped waiting for workflow {getattr(run, 'id', '?')!r}; it goes on "
-            "running (wf.terminate() stops it)\n"
+        stop = getattr(run, "interrupt", None)
+        if callable(stop) and not interactive():
+            stop()
+            raise
+        label = (
+            f"workflow {name!r} (id {getattr(run, 'id', '?')})"
+            if name
+            else (f"workflow {getattr(run, 'id', '?')!r}")
         )
+        raise KeyboardInterrupt(
+            f"wait() interrupted; {label} is still running: "
+            "wf.wait() follows it again, wf.terminate() stops it"
+        ) from None

@@ -306,7 +306,7 @@ class Workflow:
         self.id = getattr(run, "id", self.id)
         notify_submitted(self, run)
         if should_wait(wait):
-            wait_for_end(run)
+            wait_for_end(run, name=self.name)
         return run
 
     def _handle(self) -> Any:
@@ -330,7 +330,13 @@ class Workflow:
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
-        return str(self._handle().wait(timeout))
+        from .backends import notify_waited
+        from .waiting import wait_for_end
+
+        phase = wait_for_end(self._handle(), timeout, name=self.name)
+
+        notify_waited(self)  # a displayed DAG's saved picture: the final one
+        return phase
 
     def query_status(self) -> str:
         """``"Pending"``, ``"Running"``, ``"Succeeded"``, ``"Failed"`` or ``"Error"``."""
@@ -455,6 +461,21 @@ class Workflow:
         except ImportError:  # anywidget missing: text only
             return {"text/plain": repr(self)}
         return workflow_mimebundle(self, include, exclude)
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the live widget, and beside it a picture updated when the run ends.
+
+        (A saved notebook has no widget state; the picture is what a re-opened notebook,
+        nbconvert and GitHub show. See dflow_nb/jupyter/widget.py.)
+        """
+        from .backends import view
+
+        try:
+            display_workflow = view("display_workflow")
+        except ImportError:  # anywidget missing: text only
+            print(repr(self))
+            return
+        display_workflow(self)
 
 
 def _steps_name(name: str) -> str:

@@ -168,6 +168,7 @@ class View {
     this.running = new Set();
     this.sel = null; // selected key
     this.details = null; // last details answer for sel
+    this.cache = new Map(); // key -> last details (asked, or pushed by the kernel's thread)
     this.openRows = new Set();
     this.shown = PAGE;
     this.lastAsk = 0;
@@ -197,9 +198,23 @@ class View {
     };
     for (const ev in this.handlers) model.on(ev, this.handlers[ev]);
     this.tick = setInterval(() => this.onTick(), 1000);
+    this.hideStatic();
+  }
+
+  /** The kernel also displayed a static picture of this widget (for saved notebooks): hide it
+   * while this live view is on the page. */
+  hideStatic() {
+    const id = this.model.get("static_id");
+    if (!id || !/^[\w-]+$/.test(id)) return;
+    const st = document.createElement("style");
+    const m = `[data-dflow-nb-static="${id}"]`;
+    st.textContent = `.jp-OutputArea-child:has(${m}), .output_area:has(${m}), ${m} { display: none !important; }`;
+    document.head.appendChild(st);
+    this.staticStyle = st;
   }
 
   dispose() {
+    if (this.staticStyle) this.staticStyle.remove();
     clearInterval(this.tick);
     clearTimeout(this.askTimer);
     for (const ev in this.handlers) this.model.off(ev, this.handlers[ev]);
@@ -213,6 +228,8 @@ class View {
     this.hProg = h("span", { class: "dfw-prog" });
     this.hDur = h("span", { class: "dfw-dur" });
     this.hMsg = h("div", { class: "dfw-wmsg" });
+    this.tabDag = h("button", { class: "dfw-tab dfw-on", text: "DAG", onclick: () => this.view("dag") });
+    this.tabTime = h("button", { class: "dfw-tab", text: "Timeline", onclick: () => this.view("timeline") });
     this.head = h(
       "div",
       { class: "dfw-head" },
@@ -222,11 +239,34 @@ class View {
       h("div", { class: "dfw-bar" }, this.hFill),
       this.hProg,
       this.hDur,
+      h("span", { class: "dfw-tabs" }, this.tabDag, this.tabTime),
     );
     this.graphBox = h("div", { class: "dfw-graph" });
     this.panel = h("div", { class: "dfw-panel", hidden: "" });
+    this.timeBox = h("div", { class: "dfw-time", hidden: "" });
     this.el.classList.add("dfw");
-    this.el.append(this.head, this.hMsg, h("div", { class: "dfw-body" }, this.graphBox, this.panel));
+    this.el.dataset.view = "dag";
+    this.el.append(
+      this.head,
+      this.hMsg,
+      h("div", { class: "dfw-body" }, this.graphBox, this.timeBox, this.panel),
+    );
+  }
+
+  /** Switch between the DAG and the timeline (a Gantt of steps and fan-out items). */
+  view(which) {
+    const time = which === "timeline";
+    this.el.dataset.view = which;
+    this.tabDag.classList.toggle("dfw-on", !time);
+    this.tabTime.classList.toggle("dfw-on", time);
+    this.graphBox.hidden = time;
+    this.timeBox.hidden = !time;
+    if (time) {
+      if (!this.gantt) this.gantt = new Gantt(this.timeBox, this.el);
+      if (this.timeline) this.gantt.set(this.timeline, this.timelineAt);
+      else this.gantt.empty();
+      this.model.send({ type: "timeline" });
+    }
   }
 
   drawGraph() {
@@ -347,7 +387,9 @@ class View {
         x += wdt;
       }
       r.sub.textContent = clip(countsText(st) || (total ? "0/" + total : ""), Math.floor(r.room * 1.1));
-      r.badge.textContent = (total ? "\u00d7" + total + " " : "") + (this.sel === key ? "\u25be" : "\u25b8");
+      const par = r.spec.parallelism ? "\u2016" + r.spec.parallelism + " " : "";
+      const tries = st.retries ? "\u21bb" + st.retries + " " : "";
+      r.badge.textContent = tries + par + (total ? "\u00d7" + total + " " : "") + (this.sel === key ? "\u25be" : "\u25b8");
       r.g.dataset.total = total;
       r.g.dataset.progress = (+c.Succeeded || 0) + "/" + total;
     } else {
@@ -356,10 +398,14 @@ class View {
       const prog = st.progress && !/^0\/0$/.test(st.progress) && ph === "Running" ? st.progress + " " : "";
       // a step that waits (an HPC job in the queue) says why: "Slurm job 7 queued (Resources)"
       const why = ph === "Pending" && st.message ? st.message : "";
-      r.sub.textContent = clip(prog + (why || d || ph), Math.floor(r.room * 1.1));
+      const tries = st.retries ? " \u21bb" + st.retries : "";
+      r.sub.textContent = clip(prog + (why || d || ph) + tries, Math.floor(r.room * 1.1));
     }
+    r.g.dataset.retries = st.retries || 0;
     const lines = [r.spec.label || key, ph + (d ? " \u00b7 " + d : "")];
     if (st.progress) lines.push("progress " + st.progress);
+    if (st.retries) lines.push("retried " + st.retries + "\u00d7");
+    if (r.spec.parallelism) lines.push("at most " + r.spec.parallelism + " at a time");
     if (fan) lines.push(countsText(st));
     if (st.message) lines.push(st.message);
     r.title.textContent = lines.join("\n");
@@ -384,6 +430,7 @@ class View {
 
   onTick() {
     if (this.workflow && this.workflow.phase === "Running") this.hDur.textContent = duration(this.workflow);
+    if (this.gantt && !this.timeBox.hidden && this.workflow.phase === "Running") this.gantt.draw();
     for (const k of this.running) this.updateNode(k);
   }
 
@@ -401,7 +448,28 @@ class View {
         this.updateHead();
       }
       if (this.sel && msg.states && this.sel in msg.states) this.scheduleAsk();
-    } else if (msg.type === "details" && msg.key === this.sel) {
+    } else if (msg.type === "timeline") {
+      if (msg.same_rows) {
+        // a push that leaves out the rows' names, keys and levels: they are the last ones
+        const prev = this.timeline && this.timeline.rows;
+        if (!prev || !prev.name || prev.name.length !== msg.rows.phase.length) return;
+        for (const col of ["name", "key", "level"]) msg.rows[col] = prev[col];
+      }
+      this.timeline = msg;
+      this.timelineAt = Date.now();
+      if (this.gantt) this.gantt.set(msg, this.timelineAt);
+    } else if (msg.type === "details") {
+      this.el.dataset.pushed = (+this.el.dataset.pushed || 0) + (msg.pushed ? 1 : 0);
+      const filtered = !!(msg.filter || (msg.nodes || []).length > 50);
+      if (!filtered) this.cache.set(msg.key, msg);
+      if (msg.key !== this.sel) return;
+      // a filtered or longer list the user asked for is not replaced by the unfiltered push
+      if (this.filter && !filtered) return;
+      // answers come from threads, maybe out of order: only the current search's is shown
+      if (this.filter && msg.filter) {
+        const f = this.filter;
+        if ((msg.filter.phase || "") !== (f.phase || "") || (msg.filter.query || "") !== (f.query || "")) return;
+      }
       this.details = msg;
       this.renderPanel();
     }
@@ -430,9 +498,10 @@ class View {
     clearTimeout(this.askTimer);
     this.askTimer = null;
     this.sel = prev === key ? null : key;
-    this.details = null;
+    this.details = (this.sel && this.cache.get(this.sel)) || null;
     this.openRows = new Set();
     this.shown = PAGE;
+    this.filter = null;
     if (prev) this.updateNode(prev);
     if (!this.sel) {
       this.panel.hidden = true;
@@ -451,6 +520,9 @@ class View {
     const ph = phaseOf(st.phase);
     const fan = r && r.spec.kind === "fanout";
     const keepScroll = this.panel.scrollTop;
+    const active = document.activeElement;
+    const typing = active && this.panel.contains(active) && active.classList.contains("dfw-fq");
+    const caret = typing ? active.selectionStart : null;
     this.panel.hidden = false;
     this.panel.textContent = "";
     this.panel.dataset.key = key;
@@ -472,9 +544,9 @@ class View {
     const kids = d.nodes || [];
     if (fan || kids.length > 1) {
       const total = +d.total || +st.total || kids.length;
-      this.panel.append(
-        h("div", { class: "dfw-sum", text: (countsText(st) || "") + (total ? `  (${kids.length} of ${total} listed)` : "") }),
-      );
+      const of = d.filter ? `${kids.length} of ${d.matched} matching, ${total} in all` : `${kids.length} of ${total} listed`;
+      this.panel.append(h("div", { class: "dfw-sum", text: (countsText(st) || "") + (total ? `  (${of})` : "") }));
+      if (fan) this.panel.append(this.filterBar(key, st, kids.length < (d.filter ? +d.matched : total)));
       const list = h("div", { class: "dfw-list" });
       this.panel.append(list);
       const more = () => {
@@ -501,6 +573,63 @@ class View {
       this.panel.append(h("div", { class: "dfw-none", text: "no details yet" }));
     }
     this.panel.scrollTop = keepScroll;
+    if (typing) {
+      // new answers re-render the panel; the search box keeps focus and caret
+      const q = this.panel.querySelector("input.dfw-fq");
+      if (q) {
+        q.focus();
+        if (caret != null) q.setSelectionRange(caret, caret);
+      }
+    }
+  }
+
+  /** Search a fan-out's children: by phase, by item number ("537") or text; page past 50. */
+  filterBar(key, st, more) {
+    const f = this.filter || { phase: "", query: "", limit: 50 };
+    const phases = ORDER.filter((p) => (st.counts || {})[p]);
+    const sel = h("select", { class: "dfw-fphase", title: "only children in this phase" }, h("option", { value: "", text: "any phase" }));
+    for (const p of phases) {
+      const o = h("option", { value: p, text: `${ICONS[p]} ${p} (${st.counts[p]})` });
+      if (p === f.phase) o.selected = true;
+      sel.append(o);
+    }
+    const q = h("input", { class: "dfw-fq", type: "search", placeholder: "item # or text", value: f.query || "" });
+    const go = (extra) => {
+      this.filter = { phase: sel.value, query: q.value.trim(), limit: 50, ...(extra || {}) };
+      this.askChildren(key);
+    };
+    sel.addEventListener("change", () => go());
+    let t = null;
+    q.addEventListener("input", () => {
+      clearTimeout(t);
+      t = setTimeout(() => go(), 300);
+    });
+    const bar = h("div", { class: "dfw-filter" }, sel, q);
+    if (more) {
+      const shown = (this.details && this.details.nodes.length) || 0;
+      bar.append(
+        h("button", {
+          class: "dfw-more dfw-load",
+          text: "load 200 more",
+          onclick: () => go({ limit: Math.min(500, shown + 200) }),
+        }),
+      );
+    }
+    return bar;
+  }
+
+  askChildren(key) {
+    const f = this.filter || {};
+    // meanwhile (a busy kernel answers later) filter what is already here
+    if (this.details && this.details.key === key) {
+      const want = (n) =>
+        (!f.phase || n.phase === f.phase) &&
+        (!f.query || (/^\d+$/.test(f.query) ? new RegExp("\\(" + f.query + ":").test(n.name) : n.name.toLowerCase().includes(f.query.toLowerCase())));
+      const nodes = (this.cache.get(key) || this.details).nodes.filter(want);
+      this.details = { ...this.details, nodes, filter: f, matched: nodes.length };
+      this.renderPanel();
+    }
+    this.model.send({ type: "expand", key, phase: f.phase || null, query: f.query || null, limit: f.limit || 50 });
   }
 
   row(n) {
@@ -543,6 +672,182 @@ class View {
     box.append(log);
     requestAnimationFrame(() => (log.scrollTop = log.scrollHeight));
     return box;
+  }
+}
+
+const COLORS = {
+  Pending: "#8c959f",
+  Running: "#1f77d0",
+  Succeeded: "#2da44e",
+  Failed: "#d1242f",
+  Error: "#82071e",
+  Skipped: "#b8c0c8",
+  Omitted: "#b8c0c8",
+};
+
+/** A nice step for an axis of `span` seconds: about 6 ticks. */
+export function tickStep(span) {
+  const raw = Math.max(span, 1e-3) / 6;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (raw <= m * p) return m * p;
+  return 10 * p;
+}
+
+/** The timeline: one canvas, one row per step and per fan-out item; waiting is drawn pale
+ * (an item's loop had started, the item had not), running in its phase's colour, retries as
+ * ticks between attempts. Redrawn only when data arrives (or each second while running). */
+class Gantt {
+  constructor(box, root) {
+    this.box = box;
+    this.root = root;
+    this.canvas = h("canvas", { class: "dfw-gc" });
+    this.tip = h("div", { class: "dfw-gtip", hidden: "" });
+    this.legend = h("div", { class: "dfw-glegend" });
+    this.box.append(this.legend, h("div", { class: "dfw-gscroll" }, this.canvas), this.tip);
+    this.canvas.addEventListener("mousemove", (e) => this.hover(e));
+    this.canvas.addEventListener("mouseleave", () => (this.tip.hidden = true));
+    this.data = null;
+  }
+
+  empty() {
+    this.legend.textContent = "loading\u2026";
+  }
+
+  set(msg, at) {
+    this.data = msg;
+    this.at = at;
+    this.draw();
+  }
+
+  now() {
+    const d = this.data;
+    const live = d.rows.phase.some((p) => p === "Running" || p === "Pending");
+    return d.now + (live ? (Date.now() - this.at) / 1000 : 0);
+  }
+
+  geometry() {
+    const d = this.data;
+    const n = d.rows.name.length;
+    const items = d.rows.level.filter((l) => l > 0).length;
+    const itemH = items ? Math.max(2, Math.min(12, Math.floor(520 / items))) : 12;
+    const ys = [];
+    let y = 22;
+    for (let i = 0; i < n; i++) {
+      const hh = d.rows.level[i] > 0 ? itemH : 16;
+      ys.push([y, hh]);
+      y += hh + (d.rows.level[i] > 0 && itemH < 6 ? 0 : 2);
+    }
+    return { ys, height: y + 6, itemH };
+  }
+
+  draw() {
+    const d = this.data;
+    if (!d) return;
+    const t0 = performance.now();
+    const rows = d.rows;
+    const n = rows.name.length;
+    const width = Math.max(360, this.box.clientWidth || 640);
+    const { ys, height, itemH } = this.geometry();
+    const label = 150;
+    let end = this.now();
+    for (let i = 0; i < n; i++) if (rows.end[i] != null) end = Math.max(end, rows.end[i]);
+    end = Math.max(end, 1);
+    const scale = (width - label - 12) / end;
+    const dpr = window.devicePixelRatio || 1;
+    const c = this.canvas;
+    c.width = Math.round(width * dpr);
+    c.height = Math.round(height * dpr);
+    c.style.width = width + "px";
+    c.style.height = height + "px";
+    const g = c.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const ink = getComputedStyle(this.root).color || "#1f2328";
+    g.font = "11px " + (getComputedStyle(this.root).fontFamily || "sans-serif");
+    g.textBaseline = "middle";
+    // axis
+    const step = tickStep(end);
+    g.strokeStyle = "rgba(128,128,128,0.25)";
+    g.fillStyle = ink;
+    g.globalAlpha = 0.7;
+    for (let t = 0; t <= end + 1e-9; t += step) {
+      const x = label + t * scale;
+      g.beginPath();
+      g.moveTo(x + 0.5, 14);
+      g.lineTo(x + 0.5, height);
+      g.stroke();
+      g.fillText(t === 0 ? "0" : fmtSeconds(t, step >= 1), x + 2, 7);
+    }
+    g.globalAlpha = 1;
+    const now = this.now();
+    for (let i = 0; i < n; i++) {
+      const [y, hh] = ys[i];
+      const lvl = rows.level[i];
+      const ph = rows.phase[i];
+      if (lvl === 0 || itemH >= 10) {
+        g.fillStyle = ink;
+        g.globalAlpha = lvl === 0 ? 1 : 0.75;
+        g.fillText(clip((lvl ? "  " : "") + rows.name[i], 24), 4, y + hh / 2);
+        g.globalAlpha = 1;
+      }
+      const s0 = rows.start[i];
+      if (s0 == null) continue;
+      const e0 = rows.end[i] != null ? rows.end[i] : now;
+      const w0 = rows.wait[i];
+      if (w0 != null && s0 > w0) {
+        g.fillStyle = "rgba(140,149,159,0.35)";
+        g.fillRect(label + w0 * scale, y, (s0 - w0) * scale, hh);
+      }
+      g.fillStyle = COLORS[ph] || COLORS.Pending;
+      g.globalAlpha = lvl === 0 ? 0.85 : 1;
+      g.fillRect(label + s0 * scale, y, Math.max(1.5, (e0 - s0) * scale), hh);
+      g.globalAlpha = 1;
+      const tries = (d.attempts || {})[String(i)];
+      if (tries) {
+        for (const [a, b, p] of tries) {
+          if (a == null) continue;
+          g.fillStyle = COLORS[p] || COLORS.Pending;
+          g.fillRect(label + a * scale, y + hh - 3, Math.max(1.5, ((b != null ? b : now) - a) * scale), 3);
+          g.fillStyle = ink;
+          g.fillRect(label + a * scale, y - 1, 1.5, hh + 2);
+        }
+      }
+      if (rows.retries[i] && hh >= 10) {
+        g.fillStyle = ink;
+        g.fillText("\u21bb" + rows.retries[i], label + Math.max(s0, e0) * scale + 3, y + hh / 2);
+      }
+    }
+    const items = rows.level.filter((l) => l > 0).length;
+    this.legend.textContent =
+      `${n - items} steps, ${items} items` +
+      (d.left_out ? `, ${d.left_out} more not drawn` : "") +
+      "  \u00b7  pale: waiting (loop started, item not yet)  \u00b7  \u21bb retries";
+    this.geo = { ys, label, scale };
+    this.root.dataset.timelineRows = n;
+    this.root.dataset.timelineMs = (performance.now() - t0).toFixed(1);
+  }
+
+  hover(e) {
+    const d = this.data;
+    if (!d || !this.geo) return;
+    const r = this.canvas.getBoundingClientRect();
+    const y = e.clientY - r.top;
+    const i = this.geo.ys.findIndex(([y0, hh]) => y >= y0 - 1 && y <= y0 + hh + 1);
+    if (i < 0) {
+      this.tip.hidden = true;
+      return;
+    }
+    const rows = d.rows;
+    const s0 = rows.start[i],
+      e0 = rows.end[i],
+      w0 = rows.wait[i];
+    const parts = [rows.name[i], rows.phase[i]];
+    if (w0 != null && s0 != null && s0 > w0) parts.push("waited " + fmtSeconds(s0 - w0, true));
+    if (s0 != null) parts.push("ran " + fmtSeconds((e0 != null ? e0 : this.now()) - s0, true));
+    if (rows.retries[i]) parts.push("retried " + rows.retries[i] + "\u00d7");
+    this.tip.textContent = parts.join(" \u00b7 ");
+    this.tip.hidden = false;
+    this.tip.style.left = Math.min(e.clientX - r.left + 12, r.width - 200) + "px";
+    this.tip.style.top = y + 34 + "px";
   }
 }
 

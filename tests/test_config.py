@@ -130,3 +130,25 @@ def test_repo_key_reaches_the_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(s3_config, "repo_key", "my-repo")
     assert Workflow(name="w").to_dict()["spec"]["artifactRepositoryRef"] == {"key": "my-repo"}
+
+
+def test_check_setting_names_the_key_and_what_it_accepts() -> None:
+    from dflow_nb.config import check_setting
+
+    check_setting("python_mode", "inline")
+    check_setting("secure", True, s3=True)
+    check_setting("argo_poll_interval", 0.5)
+    for args, said in (
+        (("python_mode", "bogus"), "allowed values are pool, process, inline"),
+        (("mode", "argo"), "allowed values are debug, default"),
+        (("archive_mode", "zip"), "allowed values are tar, null"),
+        (("verify_ssl", "yes"), "takes true or false"),
+        (("http_headers", "x"), "takes a JSON object"),
+        (("argo_poll_interval", True), "above 0"),
+        (("pyhton_mode", "pool"), "config has no setting 'pyhton_mode'; did you mean python_mode"),
+    ):
+        with pytest.raises(ValueError) as exc:
+            check_setting(*args)
+        assert said in str(exc.value), args
+    with pytest.raises(ValueError, match="s3_config has no setting 'bucket'"):
+        check_setting("bucket", "b", s3=True)

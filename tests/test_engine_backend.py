@@ -66,3 +66,16 @@ def test_the_run_folder_is_complete_when_submit_returns(tmp_path: Path) -> None:
     assert (run.run_dir / "status").read_text() in ("Pending", "Running")  # dflow's phase text
     run.wait(30)
     assert attach(run.id) is run
+
+
+def test_a_run_shows_a_short_stable_repr(tmp_path: Path) -> None:
+    from dflow_nb import Step, Workflow
+    from dflow_nb.engine.backend import _FinishedRun
+    from dflow_nb.templates import ShellOPTemplate
+
+    wf = Workflow(name="shown")
+    wf.add(Step("s", template=ShellOPTemplate(name="t", image="alpine", script="true")))
+    run = wf.submit()
+    assert repr(run) == f"LocalRun(id={run.id!r})"  # what a notebook shows: no 0x address
+    assert run.wait(30) == "Succeeded" and repr(run) == f"LocalRun(id={run.id!r})"
+    assert repr(_FinishedRun(run.manifest, run.status_dict(), run.id, run.run_dir)) == repr(run)

@@ -378,3 +378,25 @@ def test_python_op_deadline(tmp_path: Path, mode: str) -> None:
     r = run(tmp_path, python_template(sleepy, {"x": 30}), python_mode=mode, timeout=0.5)
     assert time.monotonic() - t0 < 4
     assert (r.phase, r.message) == ("Failed", DEADLINE_MESSAGE)
+
+
+@OP.function
+def chatty_sleep(x: int) -> {"y": int}:
+    import time
+
+    print("before the kill", flush=False)
+    time.sleep(x)
+    return {"y": x}
+
+
+@pytest.mark.parametrize("mode", ["pool", "process", "inline"])
+def test_a_deadline_keeps_argos_message_and_the_log_up_to_the_kill(
+    tmp_path: Path, mode: str
+) -> None:
+    if mode == "pool":  # a warm worker: the deadline is not spent starting one on a busy machine
+        run(tmp_path, python_template(sleepy, {"x": 0}), python_mode=mode, name="warm")
+    r = run(tmp_path, python_template(chatty_sleep, {"x": 30}), python_mode=mode, timeout=2)
+    assert (r.phase, r.message) == ("Failed", DEADLINE_MESSAGE)  # Argo's text, in every mode
+    log = (tmp_path / "step" / "log.txt").read_text()
+    assert "before the kill" in log
+    assert log.rstrip().endswith("dflow_nb: killed at the step's deadline of 2 s")

@@ -201,3 +201,26 @@ def test_per_step_overhead_200_steps_two_workers(pool: WorkerPool, tmp_path: Pat
     per_step = asyncio.run(go())
     print(json.dumps({"pool_per_step_ms": round(per_step * 1000, 3)}))
     assert per_step < 0.010
+
+
+def test_a_queued_step_hears_pending_then_running_when_it_gets_a_worker(tmp_path: Path) -> None:
+    p = WorkerPool(1)
+    heard: list[tuple[str, str | None, float]] = []
+
+    def on_state(phase: str, message: str | None) -> None:
+        heard.append((phase, message, time.monotonic()))
+
+    async def go() -> None:
+        first = asyncio.ensure_future(call(p, tmp_path / "a", sleepy, 1))
+        await asyncio.sleep(0.2)
+        t0 = time.monotonic()
+        second = await call(p, tmp_path / "b", noop, 2, on_state=on_state)
+        assert second.exit_code == 0 and (await first).exit_code == 0
+        assert heard[0][:2] == ("Pending", "waiting for a free worker (1 busy)")
+        assert heard[1][:2] == ("Running", None)
+        assert heard[1][2] - t0 > 0.5  # it ran once the first step freed the worker
+
+    try:
+        asyncio.run(go())
+    finally:
+        p.shutdown()

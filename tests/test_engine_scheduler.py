@@ -269,3 +269,37 @@ def test_fatal_error_is_not_retried(tmp_path: Path) -> None:
     attempts = [s for s in wf.query_step(name="bad") if s.type == "Pod"]
     assert len(attempts) == 1
     assert "exit code 2" in (attempts[0].message or "")
+
+
+def test_queued_fan_out_items_stay_pending_and_their_run_excludes_the_queue() -> None:
+    from dflow_nb.engine.pool import get_pool
+    from dflow_nb.engine.status import RUN_STARTED_AT
+    from dflow_nb.jupyter.timeline import parse_time
+
+    n = get_pool().size + 1  # one item more than workers: it waits
+    fan = Step("fan", template=_t(ops.nap), parameters={"seconds": 1.5}, with_param=argo_range(n))
+    wf = Workflow(name="queue")
+    wf.add(fan)
+    wf.submit()
+    waiting: list[str] = []
+    deadline = time.time() + 60
+    while wf.query_status() in ("Pending", "Running") and time.time() < deadline:
+        for node in list(wf._run.status.nodes.values()):
+            if node.get("type") == "Pod" and node.get("phase") == "Pending":
+                waiting.append(str(node.get("message")))
+                assert RUN_STARTED_AT not in node  # not started: no run time yet
+        time.sleep(0.1)
+    assert wf.wait(60) == "Succeeded"
+    assert "waiting for a free worker" in " ".join(waiting)
+    pods = [n for n in wf._run.status.to_dict()["nodes"].values() if n["type"] == "Pod"]
+    assert len(pods) == n
+    queued = []
+    for p in pods:
+        created, ran, ended = (
+            parse_time(p[k]) for k in ("startedAt", RUN_STARTED_AT, "finishedAt")
+        )
+        assert created is not None and ran is not None and ended is not None
+        assert created <= ran <= ended
+        if ran - created >= 1:
+            queued.append(ended - ran)
+    assert queued and max(queued) <= 2.5  # its run time leaves the ~1.5 s in the queue out

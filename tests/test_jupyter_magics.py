@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,102 @@ def test_mode_config_and_usage_errors(
     assert "%dflow_get WORKFLOW STEP.OUTPUT" in str(exc.value)
     with pytest.raises(UsageError):
         ip.run_cell_magic("dflow_op", "", "x = 1\n")
+
+
+def _get_error(ip: InteractiveShell, line: str) -> str:
+    with pytest.raises(UsageError) as exc:
+        ip.run_line_magic("dflow_get", line)
+    return str(exc.value)
+
+
+def test_get_from_a_loop_gives_items_in_order_and_distinct_errors(ip: InteractiveShell) -> None:
+    ip.run_cell_magic("dflow_op", "sq --in x:int --out y:int", "import time\ny = x * x\n")
+    ip.run_cell_magic(
+        "dflow_op",
+        "slow --in x:int --out y:int",
+        "import time\ntime.sleep(x)\nif x == 7:\n    raise ValueError('seven is bad')\ny = x\n",
+    )
+    ip.run_cell(
+        "from dflow_nb import Step, Workflow\n"
+        "from dflow_nb.python import PythonOPTemplate\n"
+        "wf = Workflow(name='loops')\n"
+        "wf.add(Step('many', template=PythonOPTemplate(sq), parameters={'x': '{{item}}'},\n"
+        "            with_param=list(range(12))))\n"
+        "wf.submit()\n"
+        "phase = wf.wait(60)\n"
+        "bad = Workflow(name='bad')\n"
+        "bad.add(Step('boom', template=PythonOPTemplate(slow), parameters={'x': 7}))\n"
+        "bad.add(Step('after', template=PythonOPTemplate(sq), parameters={'x': 1}))\n"
+        "bad.submit()\n"
+        "bad.wait(60)\n"
+        "busy = Workflow(name='busy')\n"
+        "busy.add(Step('nap', template=PythonOPTemplate(slow), parameters={'x': 3}))\n"
+        "busy.submit()\n"
+    )
+    assert ip.user_ns["phase"] == "Succeeded"
+    ip.run_line_magic("dflow_get", "wf many.y as ys")
+    assert ip.user_ns["ys"] == [i * i for i in range(12)]  # item order, typed (int)
+    ip.run_line_magic("dflow_get", "wf many[3].y as y3")
+    assert ip.user_ns["y3"] == 9
+    assert "has 12 items: item 12 does not exist" in _get_error(ip, "wf many[12].y")
+    assert "wf has no step 'nope' (its steps: many)" in _get_error(ip, "wf nope.y")
+    assert "has no output 'z' (its outputs: y)" in _get_error(ip, "wf many.z")
+    failed = _get_error(ip, "bad boom.y")
+    assert "step 'boom' of bad failed: " in failed and "seven is bad" in failed
+    assert "(is it finished?)" not in failed
+    never = _get_error(ip, "bad after.y")
+    assert never == "step 'after' of bad never ran: the workflow ended Failed before it"
+    running = _get_error(ip, "busy nap.y")
+    assert re.search(
+        r"step 'nap' of busy is still (Pending|Running); wait for it: busy\.wait", running
+    )
+    assert "is not a looped step" in _get_error(ip, "bad boom[0].y")
+    ip.run_cell("busy.wait(60)")
+
+
+def test_magics_refuse_names_that_shadow_builtins_or_ipython(ip: InteractiveShell) -> None:
+    for name in ("__builtins__", "print", "In", "Out", "_", "_i3", "get_ipython", "class"):
+        err = _get_error(ip, f"wf a.y as {name}")
+        assert "refusing to bind" in err or "must be a Python identifier" in err, name
+    import builtins
+
+    assert ip.user_ns["__builtins__"] is builtins
+    with pytest.raises(UsageError) as exc:
+        ip.run_cell_magic("dflow_op", "len --in x:int --out y:int", "y = x\n")
+    assert "refusing to bind 'len': it is a builtin" in str(exc.value)
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("dflow_shell", "Out --out n:int", "n=1\n")
+
+
+def test_syntax_error_in_an_op_cell_is_one(ip: InteractiveShell) -> None:
+    with pytest.raises(SyntaxError) as exc:
+        ip.run_cell_magic("dflow_op", "", "def f(x: int) -> {'y': int}:\n    return {'y': x +}\n")
+    assert exc.value.lineno == 2 and exc.value.offset and "return" in (exc.value.text or "")
+    with pytest.raises(SyntaxError) as exc:
+        ip.run_cell_magic("dflow_op", "g --in x:int --out y:int", "y = (x\nz = 1\n")
+    assert exc.value.lineno in (1, 2)
+    result = ip.run_cell("%%dflow_op\ndef f(:\n    pass\n")  # how a notebook shows it
+    assert isinstance(result.error_in_exec, SyntaxError)
+
+
+def test_config_keys_and_values_are_checked(ip: InteractiveShell) -> None:
+    from dflow_nb import s3_config
+
+    before = dict(config), dict(s3_config)
+    cases = {
+        "python_mode=bogus": "allowed values are pool, process, inline",
+        "pyhton_mode=pool": "did you mean python_mode",
+        "verify_ssl=yes": "takes true or false",
+        "s3.secure=maybe": "takes true or false",
+        "s3.nope=1": "s3_config has no setting 'nope'",
+        "mode=argo": "allowed values are debug, default",
+        "python_mode=process argo_poll_interval=0": "above 0",
+    }
+    for line, said in cases.items():
+        with pytest.raises(UsageError) as exc:
+            ip.run_line_magic("dflow_config", line)
+        assert said in str(exc.value), line
+    assert (dict(config), dict(s3_config)) == before  # a refused line sets nothing
 
 
 def test_dflow_debug_stops_in_the_shells_debugger(

@@ -67,3 +67,36 @@ def test_svg_defaults_and_is_deterministic() -> None:
     assert phases == {"Pending"}
     empty = ET.fromstring(render_svg({"nodes": [], "edges": []}, {}, {"phase": "Pending"}))
     assert empty.get("width") == "240"
+
+
+def test_badges_and_why_a_step_never_ran() -> None:
+    from dflow_nb.jupyter.svg import render_svg as draw
+
+    graph = {
+        "width": 300,
+        "height": 100,
+        "nodes": [
+            {"key": "f", "label": "flaky", "kind": "pod", "x": 60, "y": 30, "w": 120, "h": 36},
+            {
+                "key": "p",
+                "label": "par",
+                "kind": "fanout",
+                "x": 200,
+                "y": 30,
+                "w": 140,
+                "h": 46,
+                "parallelism": 2,
+                "size": 6,
+            },
+            {"key": "l", "label": "later", "kind": "pod", "x": 60, "y": 80, "w": 120, "h": 36},
+        ],
+        "edges": [],
+    }
+    states = {
+        "f": {"phase": "Succeeded", "retries": 2},
+        "p": {"phase": "Succeeded", "counts": {"Succeeded": 6}, "total": 6},
+        "l": {"phase": "Pending", "message": "never ran: the workflow ended Failed"},
+    }
+    svg = draw(graph, states, {"name": "w", "phase": "Failed"})
+    assert "flaky \u21bb2" in svg and "par \u20162" in svg
+    assert "later: Pending (never ran: the workflow ended Failed)" in svg

@@ -111,14 +111,15 @@ def test_graph_of_steps_fanout_and_nested(sent: Sent) -> None:
     ]
     assert {(e["from"], e["to"]) for e in g["edges"]} == {("a", "fan"), ("a", "sl"), ("a", "nest")}
     assert set(w.states) == {"a", "fan", "sl", "nest"}
-    assert w.states["fan"] == {
+    assert w.states["fan"] == {  # a literal list: its size is known before the run
         "phase": "Pending",
-        "progress": None,
+        "progress": "0/2",
         "startedAt": None,
         "finishedAt": None,
         "message": None,
-        "counts": {},
-        "total": None,
+        "counts": {"Pending": 2},
+        "total": 2,
+        "retries": 0,
     }
     assert w.workflow["name"] == "shape" and w.workflow["phase"] is None
     assert repr(w) == "WorkflowWidget('shape', 4 nodes)"
@@ -270,6 +271,8 @@ def test_reattached_from_the_journal(sent: Sent, monkeypatch: pytest.MonkeyPatch
     assert [n["key"] for n in w.graph["nodes"]] == ["talk"]  # from the run's manifest
     assert w.states["talk"]["phase"] == "Succeeded" and w._thread is None
     assert w.details("talk")["nodes"][0]["log_tail"] == "line 0\nline 1\nline 2"
+    assert w.workflow["name"] != "workflow"  # the header names the run it re-attached to
+    assert w.workflow["name"] in (str(wf.id), "journal") or w.workflow["name"].startswith("journal")
 
 
 # --- throttling, without the engine -----------------------------------------------------------
@@ -465,3 +468,261 @@ def test_import_dflow_nb_does_not_import_widgets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@OP.function
+def ticker(n: int) -> {"n": int}:
+    for i in range(n):
+        print(f"tick {i}", flush=True)
+        time.sleep(0.25)
+    return {"n": n}
+
+
+TICKER = PythonOPTemplate(ticker, image="python:3.11")
+
+
+def test_details_are_pushed_while_the_kernel_is_busy(sent: Sent) -> None:
+    """Nobody asks (a kernel in wait() reads no request): the running step's details still come,
+    its log tail growing, and the last push shows it finished."""
+    wf = Workflow(name="live-details")
+    wf.add(Step("tick", template=TICKER, parameters={"n": 10}))
+    w = wf.show()
+    wf.submit()
+    assert wf.wait(30) == "Succeeded"
+    finish(w)
+    pushed = [m for _, m in sent.of(w, "details") if m.get("pushed") and m["key"] == "tick"]
+    running = [m["nodes"][0] for m in pushed if m["nodes"] and m["nodes"][0]["phase"] == "Running"]
+    assert len(running) >= 2, pushed
+    tails = [r["log_tail"] for r in running]
+    assert any(t.startswith("tick 0") for t in tails)
+    assert len({t for t in tails}) >= 2  # the tail grew between two pushes
+    assert all(isinstance(r["duration"], float) for r in running)
+    last = pushed[-1]["nodes"][0]
+    assert last["phase"] == "Succeeded" and last["log_tail"].endswith("tick 9")
+    assert w.stats["pushed"] == len([m for _, m in sent.of(w, "details") if m.get("pushed")])
+
+
+def test_a_selected_node_is_pushed_first(sent: Sent) -> None:
+    wf = Workflow(name="sel")
+    for i in range(8):
+        wf.add(Step(f"s{i}", template=CHATTY, parameters={"n": 1}))
+    w = wf.show()
+    w.max_pushed = 2
+    w._on_msg(w, {"type": "select", "key": "s7"}, [])
+    w._on_msg(w, {"type": "select", "key": "nope"}, [])  # unknown keys are not remembered
+    assert w._selected == ["s7"]
+    w._dirty = {"s1", "s2", "s3"}
+    sent.items.clear()
+    w._push_details()
+    assert [m["key"] for _, m in sent.of(w, "details")] == ["s7", "s1"]
+    assert w._dirty == {"s2", "s3"}  # the next push takes them
+
+
+def test_display_keeps_a_picture_updated_when_the_run_ends(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved notebook has no widget state: beside the live view is a picture (display id),
+    replaced with the final DAG at the end; re-opened or exported, that is what shows."""
+    import IPython.display as ipd
+
+    shown: list[tuple[str, dict[str, Any], str | None]] = []
+    monkeypatch.setattr(
+        ipd, "display", lambda data, **kw: shown.append(("display", data, kw.get("display_id")))
+    )
+    monkeypatch.setattr(
+        ipd, "update_display", lambda data, **kw: shown.append(("update", data, kw["display_id"]))
+    )
+    wf = Workflow(name="keep")
+    wf.add(Step("fan", template=CHATTY, parameters={"n": "{{item}}"}, with_param=[1, 2, 3]))
+    wf._ipython_display_()
+    (_, live, none_id), (_, pic, pic_id) = shown[:2]
+    assert none_id is None and WIDGET_MIME in live
+    assert live["text/plain"] == "Workflow 'keep': 1 step (fan)"
+    assert set(pic) == {"text/html", "image/svg+xml", "text/plain"}
+    assert (
+        pic_id
+        and pic_id.startswith("dflow-nb-")
+        and f'data-dflow-nb-static="{pic_id}"' in (pic["text/html"])
+    )
+    assert pic["text/plain"].endswith("not submitted")
+    wf.submit()
+    assert wf.wait(30) == "Succeeded"
+    deadline = time.monotonic() + 10
+    while len(shown) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kind, final, final_id = shown[2]
+    assert kind == "update" and final_id == pic_id
+    assert final["text/plain"].endswith("; Succeeded 3/3")
+    svg = final["image/svg+xml"]
+    ET.fromstring(svg)
+    assert 'data-phase="Succeeded"' in svg and "\u27133 / 3" in svg
+    import base64
+
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', final["text/html"])
+    assert src and base64.b64decode(src.group(1)).decode() == svg
+
+
+def test_progress_is_truthful_loops_known_wrapped_and_one_count(sent: Sent) -> None:
+    """A literal loop's total is known before it expands (its items Pending); a loop with
+    ``parallelism`` is drawn as a fan-out with its limit; the header counts what the nodes do."""
+    wf = Workflow(name="truth")
+    first = Step("first", template=SNOOZE, parameters={"seconds": 1.0})
+    wf.add(first)
+    wf.add(
+        Step(
+            "wide",
+            template=CHATTY,
+            parameters={"n": "{{item}}"},
+            with_param=list(range(9)),
+            parallelism=2,
+        )
+    )
+    wf.add(Step("seq", template=CHATTY, parameters={"n": "{{item}}"}, with_param=argo_range(4)))
+    w = wf.show()
+    nodes = {n["key"]: n for n in w.graph["nodes"]}
+    assert nodes["wide"]["kind"] == "fanout" and nodes["wide"]["parallelism"] == 2
+    assert nodes["wide"]["size"] == 9
+    assert w.states["wide"]["total"] is None or w.states["wide"]["total"] == 9
+    wf.submit()
+    deadline = time.monotonic() + 10
+    while w._tracker.states()["first"]["phase"] != "Running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = w._tracker.states()
+    assert st["first"]["phase"] == "Running"
+    assert st["wide"]["total"] == 9 and st["wide"]["counts"] == {"Pending": 9}
+    assert st["wide"]["progress"] == "0/9"
+    assert wf.wait(60) == "Succeeded"
+    finish(w)
+    st = w.states
+    assert st["wide"]["phase"] == "Succeeded" and st["wide"]["counts"] == {"Succeeded": 9}
+    assert st["wide"]["total"] == 9 and st["wide"]["progress"] == "9/9"
+    assert st["seq"]["total"] == 4
+    parts = [tuple(map(int, st[k]["progress"].split("/"))) for k in st]
+    done, total = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    assert w.workflow["progress"] == f"{done}/{total}" == "14/14"
+    d = w.details("wide")
+    assert d["total"] == 9 and {n["phase"] for n in d["nodes"]} == {"Succeeded"}
+
+
+@OP.function
+def flaky(marker: str) -> {"ok": bool}:
+    from pathlib import Path
+
+    from dflow_nb.python import TransientError
+
+    p = Path(marker)
+    if not p.exists():
+        p.write_text("tried")
+        raise TransientError("first try fails")
+    return {"ok": True}
+
+
+def test_timeline_retries_never_run_and_child_filter(sent: Sent, tmp_path: Path) -> None:
+    wf = Workflow(name="gantt")
+    wf.add(
+        Step(
+            "flaky",
+            template=PythonOPTemplate(flaky, image="python:3.11", retry_on_transient_error=2),
+            parameters={"marker": str(tmp_path / "marker")},
+        )
+    )
+    wf.add(
+        Step(
+            "fan",
+            template=CHATTY,
+            parameters={"n": "{{item}}"},
+            with_param=[1] * 29 + [101],
+            continue_on_failed=True,
+        )
+    )
+    wf.add(Step("boom", template=CHATTY, parameters={"n": 101}))
+    wf.add(Step("later", template=CHATTY, parameters={"n": 1}))
+    w = wf.show()
+    wf.submit()
+    assert wf.wait(60) == "Failed"
+    finish(w)
+    st = w.states
+    assert st["flaky"]["phase"] == "Succeeded" and st["flaky"]["retries"] == 1
+    assert st["later"]["phase"] == "Pending"
+    assert st["later"]["message"] == "never ran: the workflow ended Failed"
+    # finished units are done whatever their phase; only the step that never ran is left
+    assert w.workflow["progress"] == "32/33" and st["fan"]["progress"] == "30/30"
+    # the child list: by phase, by item number, by text, and paged past 50
+    failed = w.details("fan", phase="Failed")
+    assert failed["matched"] == 1 and failed["nodes"][0]["name"] == "fan(29:101)"
+    assert failed["total"] == 30
+    item = w.details("fan", query="17")
+    assert [n["name"] for n in item["nodes"]] == ["fan(17:1)"]
+    assert len(w.details("fan", limit=10_000)["nodes"]) == 30
+    w._on_msg(w, {"type": "expand", "key": "fan", "phase": "Failed"}, [])
+    # the timeline: one row per step, one per item, the retry's two attempts
+    w._on_msg(w, {"type": "timeline"}, [])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+        len(sent.of(w, "timeline")) < 2 or not any("filter" in m for _, m in sent.of(w, "details"))
+    ):
+        time.sleep(0.01)
+    tl = sent.of(w, "timeline")[-1][1]
+    rows = tl["rows"]
+    assert rows["name"][:2] == ["flaky", "fan"] and rows["level"][:2] == [0, 0]
+    fan_items = [n for n, lv in zip(rows["name"], rows["level"], strict=True) if lv == 1]
+    assert fan_items == [f"fan({i}:{1 if i < 29 else 101})" for i in range(30)]
+    i_fail = rows["name"].index("fan(29:101)")
+    assert rows["phase"][i_fail] == "Failed" and rows["end"][i_fail] is not None
+    assert rows["retries"][0] == 1
+    assert rows["phase"][rows["name"].index("later")] == "Pending"
+    assert rows["start"][rows["name"].index("later")] is None
+    assert all(s is None or s >= 0 for s in rows["start"])
+    assert tl["left_out"] == 0 and json.dumps(tl)
+    assert any(
+        m.get("filter") == {"phase": "Failed", "query": None} for _, m in sent.of(w, "details")
+    )
+    sent.items.clear()
+    w._timeline_shape = None  # as for a new view: the next push has the names
+    w._push_timeline()
+    w._push_timeline()
+    first, second = (m for _, m in sent.of(w, "timeline"))
+    assert first["pushed"] and "name" in first["rows"] and "same_rows" not in first
+    assert second["same_rows"] and "name" not in second["rows"]  # names sent once
+    assert second["rows"]["phase"] == first["rows"]["phase"]
+
+
+def test_a_childs_duration_leaves_its_queue_time_out() -> None:
+    from dflow_nb.engine.status import RUN_STARTED_AT
+
+    done = {
+        "phase": "Succeeded",
+        "startedAt": "2026-01-01T00:00:01Z",
+        RUN_STARTED_AT: "2026-01-01T00:00:04Z",
+        "finishedAt": "2026-01-01T00:00:05Z",
+    }
+    assert widget_mod._duration(done) == 1.0  # 3 s queued, 1 s run
+    argo = {k: v for k, v in done.items() if k != RUN_STARTED_AT}
+    assert widget_mod._duration(argo) == 4.0  # Argo's status: no run start, node's times
+    queued = {"phase": "Pending", "startedAt": "2026-01-01T00:00:01Z"}
+    assert widget_mod._duration(queued) is None  # waiting for a worker has no run time yet
+
+
+def test_a_queued_pod_step_is_pending_and_its_time_starts_when_a_worker_took_it(
+    sent: Sent,
+) -> None:
+    from dflow_nb.engine.status import RUN_STARTED_AT
+
+    run = FakeRun(FAN_THEN_AFTER)
+    st = run.status
+    st.add_node({"id": "q", "displayName": "q", "type": "Steps", "phase": "Running"})
+    w = WorkflowWidget(run)
+    st.set_workflow(phase="Running")
+    created = "2026-01-01T00:00:01Z"
+    st.add_node(
+        {"id": "x", "displayName": "after", "type": "Pod", "phase": "Pending", "boundaryID": "q"}
+    )
+    st.update("x", startedAt=created, message="waiting for a free worker (2 busy)")
+    st.update("x", phase="Running", message=None, **{RUN_STARTED_AT: "2026-01-01T00:00:04Z"})
+    st.update("x", phase="Succeeded", finishedAt="2026-01-01T00:00:05Z")
+    st.set_workflow(phase="Succeeded")
+    st.finished.set()
+    finish(w)
+    after = w.states["after"]
+    assert after["phase"] == "Succeeded" and after["startedAt"] == "2026-01-01T00:00:04Z"
+    assert w.details("after")["nodes"][0]["duration"] == 1.0  # 3 s queued, 1 s run

@@ -33,3 +33,16 @@ def test_artifact_values() -> None:
     check_sign_value("Op", "input", "a", None, Artifact(Path))
     check_sign_value("Op", "output", "a", None, Artifact(Path))
     check_sign_value("Op", "input", "p", None, int)
+
+
+def test_a_fan_outs_aggregated_strings_say_why_and_how_to_fix() -> None:
+    with pytest.raises(OPTypeError) as info:
+        check_sign_value("Total", "input", "ys", ["1", "2", "3"], List[int])
+    text = str(info.value)
+    assert "expects List[int]" in text and "as Argo aggregates them" in text
+    assert "declare 'ys' as List[str]" in text and "[int(v) for v in ys]" in text
+    with pytest.raises(OPTypeError) as info:  # not numbers once decoded: the usual fix
+        check_sign_value("Total", "input", "ys", ["a", "b"], List[int])
+    assert "Argo aggregates" not in str(info.value)
+    with pytest.raises(OPTypeError, match=r"json\.loads\(v\) for v in ds"):
+        check_sign_value("Op", "input", "ds", ['{"a": 1}'], List[Dict[str, int]])

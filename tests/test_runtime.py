@@ -234,6 +234,18 @@ def test_exit_codes(
         assert "dflow_nb: OP 'Flaky' failed" in err and "Traceback" in err
 
 
+def test_a_traceback_starts_at_the_users_code_and_says_the_error_once(
+    step: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert run_step(FLAKY_SPEC, step, {"K": "boom"}) == 2
+    err = capfd.readouterr().err
+    frames = [ln for ln in err.splitlines() if ln.startswith('  File "')]
+    assert frames and frames[0].startswith(f'  File "{__file__}"')  # the user's OP, first
+    assert not any("dflow_nb/runtime" in f or "dflow_nb/python" in f for f in frames)
+    assert err.count("RuntimeError: boom") == 1
+    assert err.rstrip().endswith("failed (fatal error, exit code 2): RuntimeError: boom")
+
+
 @pytest.mark.parametrize(("transient", "code"), [(False, 2), (True, 1)])
 def test_timeout(step: Path, capfd: pytest.CaptureFixture[str], transient: bool, code: int) -> None:
     spec = dict(FLAKY_SPEC, timeout=0.2, timeout_as_transient_error=transient)

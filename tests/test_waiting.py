@@ -23,19 +23,33 @@ class _Run:
     id = "r-1"
 
     def __init__(self, interrupt: bool = False) -> None:
-        self.interrupt = interrupt
+        self.interrupting = interrupt
         self.waited = False
+        self.stopped = False
+
+    def interrupt(self) -> None:
+        self.stopped = True
 
     def wait(self, timeout: float | None = None) -> str:
-        if self.interrupt:
+        if self.interrupting:
             raise KeyboardInterrupt
         self.waited = True
         return "Succeeded"
 
 
-def test_wait_and_interrupt_stops_the_wait_not_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_interrupt_in_a_script_stops_the_run_in_a_shell_only_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     run = _Run()
-    waiting.wait_for_end(run)
-    assert run.waited
-    waiting.wait_for_end(_Run(interrupt=True))
-    assert "stopped waiting for workflow 'r-1'" in capsys.readouterr().err
+    assert waiting.wait_for_end(run) == "Succeeded" and run.waited
+    run = _Run(interrupt=True)
+    with pytest.raises(KeyboardInterrupt):  # a script: the program stops, the run with it
+        waiting.wait_for_end(run)
+    assert run.stopped
+    monkeypatch.setattr(waiting, "interactive", lambda: True)
+    run = _Run(interrupt=True)
+    with pytest.raises(KeyboardInterrupt) as exc:  # a notebook: only the wait stops
+        waiting.wait_for_end(run, name="w")
+    assert not run.stopped
+    assert "workflow 'w' (id r-1) is still running" in str(exc.value)
+    assert "wf.terminate() stops it" in str(exc.value) and exc.value.__suppress_context__

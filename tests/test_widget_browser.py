@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -633,5 +634,214 @@ wf""",
         )
         assert "PHASE Succeeded" in cell_text(page, 1)
         print(f"\n[hpc] queued step drawn as: {text!r}; screenshot {shot}")
+    finally:
+        page.close()
+
+
+PASS2_CELLS = [
+    """\
+%load_ext dflow_nb
+import pathlib, tempfile
+
+from dflow_nb import Step, Workflow, config
+from dflow_nb.python import OP, PythonOPTemplate
+
+config["debug_workdir"] = tempfile.mkdtemp()
+MARK = pathlib.Path(tempfile.mkdtemp()) / "tried"
+
+
+@OP.function
+def ticker(n: int) -> {"n": int}:
+    import time
+
+    for i in range(n):
+        print(f"tick {i}", flush=True)
+        time.sleep(0.4)
+    return {"n": n}
+
+
+@OP.function
+def square(x: int) -> {"y": int}:
+    return {"y": x * x}
+
+
+@OP.function
+def flaky(marker: str) -> {"ok": bool}:
+    import pathlib
+
+    from dflow_nb.python import TransientError
+
+    p = pathlib.Path(marker)
+    if not p.exists():
+        p.write_text("tried")
+        raise TransientError("the first try fails")
+    return {"ok": True}""",
+    """\
+wf = Workflow(name="second-pass")
+wf.add(Step("tick", template=PythonOPTemplate(ticker), parameters={"n": 10}))
+wf.add([
+    Step("many", template=PythonOPTemplate(square), parameters={"x": "{{item}}"},
+         with_param=list(range(1000))),
+    Step("par", template=PythonOPTemplate(square), parameters={"x": "{{item}}"},
+         with_param=list(range(6)), parallelism=2),
+    Step("flaky", template=PythonOPTemplate(flaky, retry_on_transient_error=2),
+         parameters={"marker": str(MARK)}),
+])
+wf.submit()
+wf""",
+    'print("PHASE", wf.wait(timeout=120))',
+]
+
+
+def _shot(locator: Any, tmp_path: Path, name: str) -> Path:
+    shot = tmp_path / name
+    locator.screenshot(path=str(shot))
+    return keep_artifact(shot)
+
+
+def test_second_pass_live_details_timeline_filter_and_reopen(
+    lab: LabServer, browser: Any, tmp_path: Path
+) -> None:
+    """Issue 15 in a browser: details live while the kernel is in wait(); a literal loop's total
+    from the start; retries and parallelism on nodes; the timeline at 1,000 items; the child
+    search; and the saved notebook re-opened after a kernel restart shows the final DAG."""
+    write_notebook(lab.root / "pass2.ipynb", PASS2_CELLS)
+    page, _frames = open_notebook(browser, lab, "pass2.ipynb")
+    try:
+        run_cell(page, 0)
+        lab.wait_kernel_idle("pass2.ipynb")
+        run_cell(page, 1)
+        w = cell(page, 1).locator(".dfw")
+        w.wait_for(timeout=30_000)
+        run_cell(page, 2)  # the kernel is busy in wait() from now on
+        many = w.locator('g.dfw-node[data-key="many"]')
+        assert many.get_attribute("data-total") == "1000"  # known before the loop expands
+        # the static picture beside the live view is hidden while the view lives
+        assert cell(page, 1).locator(".dflow-nb-static").count() == 1
+        assert not cell(page, 1).locator(".dflow-nb-static").is_visible()
+
+        # 1. live details while busy: the log tail of the running step grows in the panel
+        w.locator('g.dfw-node[data-key="tick"]').click()
+        panel = w.locator(".dfw-panel")
+        grows = (
+            "(t) => [...document.querySelectorAll('.dfw-panel .dfw-log')]"
+            ".some((e) => e.innerText.includes(t))"
+        )
+        page.wait_for_function(grows, arg="tick 1", timeout=20_000)
+        busy_early = lab.kernel_state("pass2.ipynb")
+        page.wait_for_function(grows, arg="tick 4", timeout=20_000)
+        busy_late = lab.kernel_state("pass2.ipynb")
+        assert busy_early == busy_late == "busy", (busy_early, busy_late)
+        assert "Running" in panel.inner_text()
+        shot_live = _shot(w, tmp_path, "widget-live-details.png")
+
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-Cell')][2]"
+            "?.querySelector('.jp-OutputArea')?.innerText.includes('PHASE')",
+            timeout=120_000,
+        )
+        assert "PHASE Succeeded" in cell_text(page, 2)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-Cell')][1]"
+            "?.querySelector('.dfw')?.dataset.phase === 'Succeeded'",
+            timeout=15_000,
+        )
+        lab.wait_kernel_idle("pass2.ipynb")
+        # 4. one count: the header's is the sum of the nodes'
+        assert w.get_attribute("data-progress") == "1008/1008"
+        assert w.locator('g.dfw-node[data-key="flaky"]').get_attribute("data-retries") == "1"
+        par = w.locator('g.dfw-node[data-key="par"]')
+        assert "fanout" in (par.get_attribute("class") or "")
+        assert "\u20162" in (par.locator("text.dfw-b").text_content() or "")
+
+        # 5. the timeline: every step and item, drawn on one canvas
+        if panel.is_visible():
+            w.locator(".dfw-x").click()
+        w.locator("button.dfw-tab", has_text="Timeline").click()
+        page.wait_for_function(
+            "() => +(document.querySelector('.dfw[data-view=\"timeline\"]')"
+            "?.dataset.timelineRows || 0) >= 1010",
+            timeout=20_000,
+        )
+        draw_ms = float(w.get_attribute("data-timeline-ms") or 0)
+        shot_time = _shot(w, tmp_path, "widget-timeline.png")
+        assert draw_ms < 500, draw_ms
+        w.locator("button.dfw-tab", has_text="DAG").click()
+
+        # 5. the fan-out's child list: search item 537 (beyond the first 50)
+        many.click()
+        panel.locator("input.dfw-fq").wait_for()
+        panel.locator("input.dfw-fq").press_sequentially("537", delay=120)
+        try:
+            panel.locator('.dfw-row[data-name="many(537:537)"]').wait_for(timeout=20_000)
+        except Exception:
+            _shot(w, tmp_path, "filter-fail.png")
+            raise AssertionError(
+                f"no item 537; panel: {panel.inner_html()[:3000]!r}; "
+                f"nb: {cell(page, 1).evaluate('e => e.ownerDocument.activeElement.outerHTML')!r}"
+            ) from None
+        page.wait_for_function(
+            "() => document.querySelector('.dfw-panel .dfw-sum')?.innerText.includes('matching')",
+            timeout=20_000,
+        )
+        assert panel.locator(".dfw-row").count() == 1
+        # answers re-render the panel: the search box keeps its text and the focus
+        assert panel.locator("input.dfw-fq").input_value() == "537"
+        assert page.evaluate("() => document.activeElement?.classList.contains('dfw-fq')")
+        panel.locator(".dfw-row").first.click()
+        assert "x" in panel.locator(".dfw-kv").first.inner_text()
+        shot_filter = _shot(w, tmp_path, "widget-filter.png")
+
+        # 2. save, restart the kernel, re-open: the final DAG is in the notebook
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        deadline = time.monotonic() + 20
+        saved: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            saved = json.loads((lab.root / "pass2.ipynb").read_text())
+            outs = saved["cells"][1].get("outputs") or []
+            if any("text/html" in (o.get("data") or {}) for o in outs):
+                break
+            time.sleep(0.2)
+        html_outs = [o for o in saved["cells"][1]["outputs"] if "text/html" in o.get("data", {})]
+        assert html_outs and "Succeeded 1008/1008" in "".join(html_outs[0]["data"]["text/plain"])
+        kernel = next(
+            s["kernel"]["id"] for s in lab.sessions() if s["path"].endswith("pass2.ipynb")
+        )
+        lab.api("POST", f"/api/kernels/{kernel}/restart", timeout=60)
+        page.close()
+        page, _frames = open_notebook(browser, lab, "pass2.ipynb")
+        static = cell(page, 1).locator(".dflow-nb-static img")
+        static.wait_for(timeout=30_000)
+        assert static.is_visible()
+        assert (static.get_attribute("alt") or "").endswith("Succeeded 1008/1008")
+        shot_reopen = _shot(cell(page, 1).locator(".jp-OutputArea"), tmp_path, "reopened.png")
+
+        html = subprocess.run(  # noqa: S603 - the venv's own nbconvert on our notebook
+            [
+                str(Path(sys.executable).parent / "jupyter"),
+                "nbconvert",
+                "--to",
+                "html",
+                "--stdout",
+                str(lab.root / "pass2.ipynb"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        import base64
+
+        src = re.search(
+            r'class="dflow-nb-static"[^>]*><img[^>]*src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+            html,
+        )
+        assert src, "nbconvert's HTML has no picture of the DAG"
+        svg = base64.b64decode(src.group(1)).decode()
+        assert "Succeeded (1008/1008)" in svg and 'data-phase="Running"' not in svg
+        print(
+            f"\n[pass2] timeline of 1,010 rows drawn in {draw_ms:.1f} ms; screenshots "
+            f"{shot_live}, {shot_time}, {shot_filter}, {shot_reopen}"
+        )
     finally:
         page.close()

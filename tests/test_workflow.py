@@ -337,3 +337,22 @@ def test_debug_submit_returns_when_the_run_has_ended(
     wf3 = _napper("asked")
     wf3.submit(wait=True)
     assert wf3.query_status() == "Succeeded"
+
+
+def test_interrupting_wait_says_the_run_goes_on() -> None:
+    """Ctrl-C in wait() stops waiting, not the run: the message says so and how to stop it."""
+
+    class Busy:
+        def wait(self, timeout: Any = None) -> str:
+            raise KeyboardInterrupt
+
+    wf = Workflow(name="interrupted")
+    wf._run = Busy()
+    wf.id = "interrupted-x1"
+    with pytest.raises(KeyboardInterrupt) as exc:
+        wf.wait()
+    assert str(exc.value) == (
+        "wait() interrupted; workflow 'interrupted' (id interrupted-x1) is still running: "
+        "wf.wait() follows it again, wf.terminate() stops it"
+    )
+    assert exc.value.__suppress_context__  # no chained internal traceback

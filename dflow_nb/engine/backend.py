@@ -60,6 +60,10 @@ class LocalRun:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
 
+    def __repr__(self) -> str:
+        # what `wf.submit()` shows in a notebook: no address, no phase (it changes as it runs)
+        return f"LocalRun(id={self.id!r})"
+
     # --- queries -------------------------------------------------------------------------------
     def query_status(self) -> str:
         return self.status.phase
@@ -70,16 +74,17 @@ class LocalRun:
     def wait(self, timeout: float | None = None, interval: float = 0.05) -> str:
         """Block until the run ends (or ``timeout`` seconds); return the phase.
 
-        ``KeyboardInterrupt`` (the notebook's stop button) stops the run, then propagates.
+        A ``KeyboardInterrupt`` propagates; whether it also stops the run is the caller's rule
+        (``dflow_nb.waiting.wait_for_end``: in a script yes, in a notebook no).
         """
-        try:
-            self.status.finished.wait(timeout)
-        except KeyboardInterrupt:
-            self.terminate(how="interrupt")
-            raise
+        self.status.finished.wait(timeout)
         if self.error is not None and not isinstance(self.error, KeyboardInterrupt):
             raise RuntimeError(f"the in-kernel engine crashed running {self.id}") from self.error
         return self.status.phase
+
+    def interrupt(self) -> None:
+        """Stop the run for a ``KeyboardInterrupt``: as :meth:`terminate`, message says why."""
+        self.terminate(how="interrupt")
 
     def terminate(self, how: str = "terminate") -> None:
         """Kill running steps; the workflow ends Failed (no exit handler, as Argo's terminate).

@@ -23,7 +23,7 @@ from .common import (
 )
 from .lang.govalue import anystring
 from .progress import DEFAULT, complete
-from .status import now_iso
+from .status import RUN_STARTED_AT, now_iso
 
 log = logging.getLogger("dflow_nb.engine")
 
@@ -185,6 +185,14 @@ async def _run_pod(
 
     step_dir = self._step_dir(node, local)
     timeout = _pod_timeout(tmpl)
+
+    def on_state(phase: str, message: str | None) -> None:
+        # Pending while it waits for a worker, Running (and its run's start) once it has one
+        if phase == "Running":
+            self.status.update(node["id"], phase=phase, message=None, **{RUN_STARTED_AT: now_iso()})
+        else:
+            self.status.update(node["id"], phase=phase, message=message)
+
     req = PodRequest(
         node_id=node["id"],
         template=tmpl,
@@ -195,6 +203,7 @@ async def _run_pod(
         python_mode=self.python_mode,
         local_entrypoints=self.local_entrypoints,
         path_aliases=self.path_aliases,
+        on_state=on_state,
     )
     if self.journal is not None:
         self.journal.node_started(node, step_dir, tmpl, local)
@@ -202,7 +211,9 @@ async def _run_pod(
     if sem is not None:
         await sem.acquire()
     try:
-        self.status.update(node["id"], phase="Running", startedAt=now_iso())
+        # Argo stamps startedAt when the pod node is created: here, once parallelism lets it be;
+        # the node stays Pending until the pod runs (`on_state`)
+        self.status.update(node["id"], startedAt=now_iso())
         task = asyncio.ensure_future(run_pod(req))
         self._tasks.add(task)
         try:

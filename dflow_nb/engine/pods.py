@@ -21,6 +21,9 @@ Why each piece is here:
   exits, what it left running is killed too, as it would be when the container stops. The group
   is on the kernel's lifeline (``lifeline.py``) while it runs: a kernel killed with SIGKILL
   takes it along.
+- A pod is Pending until its process really starts: a Python OP may wait for a free pool
+  worker, as an unschedulable pod waits for a node (Argo: Pending, the reason as message).
+  ``PodRequest.on_state`` hears ``("Pending", why)`` and then ``("Running", None)``.
 - Python OP steps (the bootstrap written by ``dflow_nb/python/template.py``) skip the
   interpreter start: ``pool`` runs the step runtime in a warm worker (``pool.py``), ``inline``
   in the calling thread (for ``%debug``), ``process`` as a normal script step.
@@ -49,7 +52,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..path_text import path_pattern
 from .lifeline import guard, release
@@ -89,6 +92,8 @@ class PodRequest:
     local_entrypoints: dict[str, list[str]] = field(default_factory=dict)
     # absolute paths an image has (``/argosay``) -> where that program is on this machine
     path_aliases: dict[str, str] = field(default_factory=dict)
+    # told ("Pending", why) while the pod waits for a worker, ("Running", None) when it starts
+    on_state: Callable[[str, str | None], None] | None = None
 
 
 @dataclass
@@ -874,8 +879,10 @@ async def run_pod(req: PodRequest) -> PodResult:
                 log_path=str(log_path),
                 timeout=req.timeout,
                 sys_path=sys_path,
+                on_state=req.on_state,
             )
         else:
+            _started(req)
             outcome = _run_inline(
                 py,
                 tmp_root=str(remap.tmp),
@@ -934,6 +941,7 @@ async def run_pod(req: PodRequest) -> PodResult:
         if start_error is not None:
             ran = _Ran(127, start_error=start_error)
         else:
+            _started(req)
             ran = await _run_process(
                 argv, cwd=workdir, env=env, log_path=log_path, timeout=req.timeout
             )
@@ -954,6 +962,9 @@ async def run_pod(req: PodRequest) -> PodResult:
         )
 
     if ran.timed_out:
+        # the message is Argo's (Kubernetes' own); the log says which deadline, after its lines
+        limit = f" of {req.timeout:g} s" if req.timeout else ""
+        _log_line(log_path, f"dflow_nb: killed at the step's deadline{limit}")
         return finish("Failed", DEADLINE_MESSAGE)
     if ran.code == 0:
         error = perr or aerr
@@ -966,6 +977,19 @@ async def run_pod(req: PodRequest) -> PodResult:
         if line:
             message += f": {line}"
     return finish("Failed", message)
+
+
+def _log_line(log_path: Path, line: str) -> None:
+    try:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except OSError:
+        pass
+
+
+def _started(req: PodRequest) -> None:
+    if req.on_state is not None:
+        req.on_state("Running", None)
 
 
 def _signal_name(signum: int) -> str:

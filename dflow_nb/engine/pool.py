@@ -32,7 +32,7 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
 from .lifeline import guard, release
 
@@ -417,6 +417,11 @@ class _Slots:
         self._lock = threading.Lock()
         self._waiters: deque[list[Any]] = deque()  # [loop, future, granted]
 
+    def busy(self) -> bool:
+        """Whether an `acquire` now would wait (advisory: another may take or free one)."""
+        with self._lock:
+            return self._free <= 0 or bool(self._waiters)
+
     async def acquire(self) -> None:
         with self._lock:
             if self._free > 0 and not self._waiters:
@@ -499,11 +504,14 @@ class WorkerPool:
         log_path: str,
         timeout: float | None = None,
         sys_path: list[str] | None = None,
+        on_state: Callable[[str, str | None], None] | None = None,
     ) -> PoolOutcome:
         """Like `run`, also returning the OP's Python-level stdout and whether it timed out.
 
         `sys_path` entries are put first on `sys.path` for this step only (shipped packages).
         Cancelling the calling task kills the worker (and its OP's children) and re-raises.
+        `on_state` hears ``("Pending", why)`` when every worker is busy (the step queues) and
+        ``("Running", None)`` once it holds a worker: its run starts then, not before.
         """
         if self._closed:
             raise RuntimeError("this WorkerPool was shut down; use get_pool() for a new one")
@@ -515,7 +523,15 @@ class WorkerPool:
             "log_path": log_path,
             "sys_path": list(sys_path or []),
         }
+        if on_state is not None and self._slots.busy():
+            on_state("Pending", f"waiting for a free worker ({self.size} busy)")
         await self._slots.acquire()
+        if on_state is not None:
+            try:
+                on_state("Running", None)
+            except BaseException:
+                self._slots.release()
+                raise
         worker: _Worker | None = None
         reusable = False
         try:

@@ -16,9 +16,15 @@ from typing import Any
 from ..vocab import COMPLETED, FULFILLED, PENDING
 from .progress import sum_progress, valid
 
-__all__ = ["COMPLETED", "FULFILLED", "Listener", "RunStatus", "now_iso"]
+__all__ = ["COMPLETED", "FULFILLED", "RUN_STARTED_AT", "Listener", "RunStatus", "now_iso"]
 
 Listener = Callable[[dict[str, Any]], None]
+
+RUN_STARTED_AT = "dflowNbRunStartedAt"
+"""When a Pod node's process really started (Argo time text). Argo's ``startedAt`` is when the
+node was created, and a pod may wait Pending after that (here: for a free worker); Argo keeps the
+container's start in the pod, not the node, so this field says it: queue time is
+``startedAt`` -> this, run time this -> ``finishedAt``."""
 
 
 def now_iso(t: float | None = None) -> str:

@@ -43,6 +43,10 @@ class GraphNode:
     template: str
     w: int = 0
     h: int = 0
+    #: a loop's item count when the manifest fixes it (a literal list or sequence), else None
+    size: int | None = None
+    #: ``Step(parallelism=n)``: the loop runs in a wrapper template with ``parallelism: n``
+    parallelism: int | None = None
 
     def __post_init__(self) -> None:
         if not self.w:
@@ -79,14 +83,67 @@ def _is_fanout(step: dict[str, Any]) -> bool:
     return any(p.get("name") == "dflow_slice" for p in params if isinstance(p, dict))
 
 
+def _loop_size(step: dict[str, Any], outer: dict[str, Any] | None = None) -> int | None:
+    """The number of items of a loop when the manifest says it (Argo expands the same list)."""
+    items = step.get("withItems")
+    if isinstance(items, list):
+        return len(items)
+    param = step.get("withParam")
+    if isinstance(param, str) and "inputs.parameters.dflow_with_param" in param and outer:
+        args = (outer.get("arguments") or {}).get("parameters") or []
+        param = next((a.get("value") for a in args if a.get("name") == "dflow_with_param"), None)
+    if isinstance(param, list):
+        return len(param)
+    if isinstance(param, str) and param.lstrip().startswith("[") and "{{" not in param:
+        try:
+            value = json.loads(param)
+        except ValueError:
+            return None
+        return len(value) if isinstance(value, list) else None
+    seq = step.get("withSequence")
+    if isinstance(seq, dict):
+
+        def num(v: Any) -> int | None:
+            text = str(v).strip() if v is not None else ""
+            return int(text) if re.fullmatch(r"-?\d+", text) else None
+
+        if seq.get("count") is not None:
+            return num(seq["count"])
+        start, end = num(seq.get("start", 0)), num(seq.get("end"))
+        if start is not None and end is not None:
+            return abs(end - start) + 1
+    return None
+
+
+def _parallel_loop(tmpl: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The one loop step of a ``Step(parallelism=n)`` wrapper (dflow_nb/parallel.py), if any."""
+    if not tmpl or tmpl.get("parallelism") is None or "steps" not in tmpl:
+        return None
+    groups = tmpl.get("steps") or []
+    if len(groups) != 1:
+        return None
+    group = groups[0] if isinstance(groups[0], list) else [groups[0]]
+    if len(group) == 1 and isinstance(group[0], dict) and _is_fanout(group[0]):
+        return group[0]
+    return None
+
+
 def _step_node(step: dict[str, Any], templates: dict[str, dict[str, Any]]) -> GraphNode:
     name = str(step.get("name", "?"))
     tname = step.get("template")
     if tname is None and isinstance(step.get("templateRef"), dict):
         tname = step["templateRef"].get("template")
     tname = str(tname or "")
+    inner = _parallel_loop(templates.get(tname))
+    if inner is not None:  # drawn as the loop it wraps, with its limit
+        node = GraphNode(key=name, label=name, kind="fanout", template=tname)
+        node.size = _loop_size(inner, step)
+        node.parallelism = int(str((templates.get(tname) or {}).get("parallelism")))
+        return node
     kind = "fanout" if _is_fanout(step) else _template_kind(templates.get(tname))
     node = GraphNode(key=name, label=name, kind=kind, template=tname)
+    if kind == "fanout":
+        node.size = _loop_size(step)
     if kind == "pod" and _is_hpc_job(templates.get(tname)):
         node.w = max(node.w, HPC_NODE_W)  # room for "queued: Resources, Slurm job 7"
     return node
@@ -193,7 +250,7 @@ def graph_of(manifest: dict[str, Any], engine: str = "auto") -> dict[str, Any]:
         [
             engine,
             shutil.which("dot") if engine == "auto" else None,
-            [(n.key, n.kind, n.template, n.w, n.h) for n in st.nodes],
+            [(n.key, n.kind, n.template, n.w, n.h, n.size, n.parallelism) for n in st.nodes],
             st.edges,
         ]
     )
@@ -207,6 +264,11 @@ def graph_of(manifest: dict[str, Any], engine: str = "auto") -> dict[str, Any]:
 
 
 def _node_dict(n: GraphNode, x: float, y: float) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if n.size is not None:
+        extra["size"] = n.size
+    if n.parallelism is not None:
+        extra["parallelism"] = n.parallelism
     return {
         "key": n.key,
         "label": n.label,
@@ -216,7 +278,7 @@ def _node_dict(n: GraphNode, x: float, y: float) -> dict[str, Any]:
         "w": n.w,
         "h": n.h,
         "template": n.template,
-    }
+    } | extra
 
 
 def _quote(s: str) -> str:

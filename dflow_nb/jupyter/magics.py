@@ -14,7 +14,9 @@ the OP's source is in IPython's line cache and travels with the manifest as sour
 from __future__ import annotations
 
 import ast
+import builtins
 import json
+import keyword
 import re
 import shlex
 import textwrap
@@ -42,7 +44,14 @@ SHELL_USAGE = (
     "[--timeout SECONDS] [--retries N]\n"
     "  e.g. %%dflow_shell count --in msg:str --out n:int   (the script sets $n from $msg)"
 )
-GET_USAGE = "%dflow_get WORKFLOW STEP.OUTPUT [as NAME]   e.g. %dflow_get wf square.y as y"
+GET_USAGE = (
+    "%dflow_get WORKFLOW STEP.OUTPUT [as NAME]   e.g. %dflow_get wf square.y as y\n"
+    "  a looped step gives the list in item order; STEP[3].OUTPUT gives item 3"
+)
+_REF = re.compile(r"^(?P<step>[A-Za-z0-9_][A-Za-z0-9_.-]*?)(?:\[(?P<item>\d+)\])?$")
+_LOOP_ITEM = re.compile(r"^\((\d+):")
+# IPython's own names (the output cache, input history): binding one breaks later cells
+_IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i?\d+|_ih|_oh|_dh|In|Out|get_ipython|exit|quit)$")
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\[\], ()]*$")
@@ -69,6 +78,32 @@ class OpLine:
     python_packages: list[str] = field(default_factory=list)
     timeout: int | None = None
     retries: int | None = None
+
+
+def check_target(name: str, usage: str, shell: Any = None) -> str:
+    """``name`` if a magic may bind it in the notebook's namespace, else UsageError saying why.
+
+    Refused: non-identifiers, keywords, builtins (``print``, ``__builtins__``), dunder names
+    and IPython's own (``In``, ``Out``, ``_``, ``_i3``...): binding them breaks later cells.
+    """
+    if not _NAME.match(name) or keyword.iskeyword(name):
+        raise UsageError(f"NAME must be a Python identifier, got {name!r}\n{usage}")
+    hidden = getattr(shell, "user_ns_hidden", None) or {}
+    why = (
+        "a builtin"
+        if hasattr(builtins, name) or name == "__builtins__"
+        else "a special (dunder) name"
+        if name.startswith("__") and name.endswith("__")
+        else "one of IPython's own names"
+        if _IPYTHON_NAMES.match(name) or name in hidden
+        else None
+    )
+    if why:
+        raise UsageError(
+            f"refusing to bind {name!r}: it is {why} and shadowing it breaks later cells; "
+            f"choose another name (e.g. {name.strip('_') or 'value'}_out)\n{usage}"
+        )
+    return name
 
 
 def parse_decl(text: str, usage: str) -> Decl:
@@ -126,9 +161,7 @@ def parse_op_line(line: str, usage: str = OP_USAGE) -> OpLine:
             raise UsageError(f"unknown option {w}\n{usage}")
         if out.name is not None:
             raise UsageError(f"only one NAME is taken, got {out.name!r} and {w!r}\n{usage}")
-        if not _NAME.match(w):
-            raise UsageError(f"NAME must be a Python identifier, got {w!r}\n{usage}")
-        out.name = w
+        out.name = check_target(w, usage)
         i += 1
     return out
 
@@ -175,9 +208,11 @@ class DflowMagics(Magics):
                 raise UsageError(f"NAME is needed when the cell body is the OP\n{OP_USAGE}")
             if not spec.outputs:
                 raise UsageError(f"declare at least one --out\n{OP_USAGE}")
+            _check_syntax(cell)
             self._run(op_source(spec, cell))
             op = ns[spec.name]
         else:
+            _check_syntax(cell)
             names = _function_names(cell)
             if len(names) != 1:
                 raise UsageError(
@@ -249,7 +284,7 @@ class DflowMagics(Magics):
             for d in spec.outputs
             if d.artifact
         }
-        self.shell.user_ns[spec.name] = t  # type: ignore[union-attr]
+        self.shell.user_ns[check_target(spec.name, SHELL_USAGE, self.shell)] = t  # type: ignore[union-attr]
 
     @line_magic
     def dflow_mode(self, line: str) -> str:
@@ -266,7 +301,7 @@ class DflowMagics(Magics):
     @line_magic
     def dflow_config(self, line: str) -> None:
         """``%dflow_config key=value ...``; ``s3.key=value`` sets s3_config."""
-        from ..config import config, s3_config
+        from ..config import check_setting, config, s3_config
 
         try:
             words = shlex.split(line)
@@ -274,7 +309,8 @@ class DflowMagics(Magics):
             raise UsageError(f"%dflow_config key=value ...: {exc}") from None
         if not words:
             raise UsageError("%dflow_config key=value ...   e.g. %dflow_config python_mode=process")
-        for w in words:
+        settings: list[tuple[dict[str, Any], str, Any]] = []
+        for w in words:  # all checked first: a bad one sets nothing
             key, sep, raw = w.partition("=")
             if not sep or not key:
                 raise UsageError(f"%dflow_config key=value ...   (got {w!r})")
@@ -282,51 +318,108 @@ class DflowMagics(Magics):
                 value: Any = json.loads(raw)
             except ValueError:
                 value = raw
-            if key.startswith("s3."):
-                s3_config[key[3:]] = value
-            else:
-                config[key] = value
+            s3 = key.startswith("s3.")
+            name = key[3:] if s3 else key
+            try:
+                check_setting(name, value, s3=s3)
+            except ValueError as exc:
+                raise UsageError(f"%dflow_config {w}: {exc}") from None
+            settings.append((s3_config if s3 else config, name, value))
+        for table, name, value in settings:
+            table[name] = value
 
     @line_magic
     def dflow_get(self, line: str) -> Any:
-        """Bind a step's output in the namespace: typed parameter, or downloaded artifact."""
-        words = shlex.split(line)
+        """Bind a step's output in the namespace: typed parameter, or downloaded artifact.
+
+        A looped step gives the list of its items' outputs in item order (``STEP[3].OUTPUT``
+        one item); a missing step, a failed, skipped or unfinished one and a missing output are
+        each refused with what happened and what to do.
+        """
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"cannot split the line: {exc}\n{GET_USAGE}") from None
         if len(words) not in (2, 4) or (len(words) == 4 and words[2] != "as"):
             raise UsageError(GET_USAGE)
         wf_name, ref = words[0], words[1]
-        step_name, dot, output = ref.rpartition(".")
-        if not dot or not step_name or not output:
-            raise UsageError(GET_USAGE)
-        target = words[3] if len(words) == 4 else output
-        if not _NAME.match(target):
-            raise UsageError(f"NAME must be a Python identifier, got {target!r}\n{GET_USAGE}")
+        step_ref, dot, output = ref.rpartition(".")
+        m = _REF.match(step_ref)
+        if not dot or not m or not _NAME.match(output):
+            raise UsageError(f"bad STEP.OUTPUT {ref!r}\n{GET_USAGE}")
+        step_name, item_text = m.group("step"), m.group("item")
+        target = check_target(words[3] if len(words) == 4 else output, GET_USAGE, self.shell)
         ns = self.shell.user_ns  # type: ignore[union-attr]
         wf = ns.get(wf_name)
         if wf is None or not hasattr(wf, "query_step"):
             raise UsageError(
                 f"{wf_name!r} is not a submitted Workflow in this notebook\n{GET_USAGE}"
             )
-        steps = [
-            s for s in wf.query_step(name=step_name) if s.type in ("Pod", "Steps", "DAG", "Retry")
-        ]
-        steps = [
-            s for s in steps if output in s.outputs.parameters or output in s.outputs.artifacts
-        ]
-        if not steps:
+        try:
+            found = wf.query_step(name=step_name)
+        except RuntimeError as exc:  # not submitted
+            raise UsageError(str(exc)) from None
+        nodes = _step_nodes(found, step_name)
+        where = f"step {step_name!r} of {wf_name}"
+        if nodes is None:
+            names = _manifest_steps(wf)
+            if step_name in names:
+                phase = wf.query_status()
+                if phase in ("Succeeded", "Failed", "Error"):
+                    raise UsageError(f"{where} never ran: the workflow ended {phase} before it")
+                raise UsageError(
+                    f"{where} has not started yet (workflow {phase}); wait for it: {wf_name}.wait()"
+                )
             raise UsageError(
-                f"no step {step_name!r} of {wf_name} has an output {output!r} (is it finished?)"
+                f"{wf_name} has no step {step_name!r} (its steps: {', '.join(names) or 'none'})"
             )
-        step = steps[-1]
-        if output in step.outputs.parameters:
-            value = step.outputs.parameters[output].value
-        else:
-            from ..artifacts import download_artifact
-
-            dest = Path(target)
-            got = download_artifact(step.outputs.artifacts[output], path=dest.resolve())
-            value = _shaped(got, _artifact_kind(step, output), dest.resolve())
-        ns[target] = value
+        group, items = nodes
+        looped = bool(items) or (group is not None and group.type == "TaskGroup")
+        everything = ([group] if group is not None else []) + items
+        busy = [s for s in everything if s.phase in ("Pending", "Running")]
+        if busy:
+            done = sum(1 for s in items if s.phase == "Succeeded")
+            count = f" ({done} of {len(items)} items done)" if looped else ""
+            raise UsageError(
+                f"{where} is still {busy[0].phase}{count}; wait for it: {wf_name}.wait()"
+            )
+        if item_text is not None:
+            if not looped:
+                raise UsageError(f"{where} is not a looped step: write {step_name}.{output}")
+            index = int(item_text)
+            by_index = {_loop_index(s, step_name): s for s in items}
+            if index not in by_index:
+                raise UsageError(f"{where} has {len(items)} items: item {index} does not exist")
+            items = [by_index[index]]
+        units = items if looped else [group]
+        for s in units:
+            label = _item_label(s, step_name)
+            if s.phase in ("Failed", "Error"):
+                msg = str(getattr(s, "message", "") or s.get("message") or "no message")
+                raise UsageError(f"{where}{label} {s.phase.lower()}: {msg}")
+            if s.phase in ("Skipped", "Omitted"):
+                raise UsageError(f"{where}{label} was {s.phase.lower()}: it has no outputs")
+            if output not in s.outputs.parameters and output not in s.outputs.artifacts:
+                have = [*s.outputs.parameters, *s.outputs.artifacts]
+                have = [h for h in have if not h.startswith("dflow_")]
+                raise UsageError(
+                    f"{where}{label} has no output {output!r} "
+                    f"(its outputs: {', '.join(have) or 'none'})"
+                )
+        values = [
+            self._value(s, output, target, i if looped else None) for i, s in enumerate(units)
+        ]
+        ns[target] = values[0] if not looped or item_text is not None else values
         return None
+
+    def _value(self, step: Any, output: str, target: str, index: int | None) -> Any:
+        if output in step.outputs.parameters:
+            return step.outputs.parameters[output].value
+        from ..artifacts import download_artifact
+
+        dest = (Path(target) if index is None else Path(target) / str(index)).resolve()
+        got = download_artifact(step.outputs.artifacts[output], path=dest)
+        return _shaped(got, _artifact_kind(step, output), dest)
 
     @line_magic
     def dflow_debug(self, line: str) -> Any:
@@ -358,6 +451,76 @@ def _shaped(got: Any, kind: str, dest: Path) -> Any:
     if kind == "path":
         return as_path(got[0]) if isinstance(got, list) and len(got) == 1 else dest
     return as_path(got)
+
+
+def _display(step: Any) -> str:
+    return str(step.get("displayName") or step.get("name") or "")
+
+
+def _step_nodes(found: list[Any], step_name: str) -> tuple[Any, list[Any]] | None:
+    """``(the step's own node or None, its loop items in item order)``, None when neither ran.
+
+    Retry attempts are left out (the Retry node carries the outcome); ``name(3:x)`` is item 3.
+    """
+    attempts = {c for s in found if s.type == "Retry" for c in (s.get("children") or [])}
+    group = None
+    items: dict[int, Any] = {}
+    for s in found:
+        if s.id in attempts:
+            continue
+        display = _display(s)
+        if display == step_name and s.type in (
+            "Pod",
+            "Steps",
+            "DAG",
+            "Retry",
+            "TaskGroup",
+            "Skipped",
+        ):
+            group = s
+        elif display.startswith(step_name + "("):
+            m = _LOOP_ITEM.match(display[len(step_name) :])
+            if m and s.type in ("Pod", "Steps", "DAG", "Retry", "Skipped"):
+                items[int(m.group(1))] = s
+    if group is None and not items:
+        return None
+    return group, [items[i] for i in sorted(items)]
+
+
+def _loop_index(step: Any, step_name: str) -> int:
+    m = _LOOP_ITEM.match(_display(step)[len(step_name) :])
+    return int(m.group(1)) if m else -1
+
+
+def _item_label(step: Any, step_name: str) -> str:
+    rest = _display(step)[len(step_name) :]
+    m = _LOOP_ITEM.match(rest)
+    return f" item {m.group(1)} {rest}" if m else ""
+
+
+def _manifest_steps(wf: Any) -> list[str]:
+    """Names of every step and task the workflow's templates declare."""
+    try:
+        manifest = wf._handle().manifest or {}
+    except Exception:
+        manifest = {}
+    names: list[str] = []
+    for t in (manifest.get("spec") or {}).get("templates") or []:
+        for group in t.get("steps") or []:
+            names += [str(s.get("name")) for s in group or [] if isinstance(s, dict)]
+        names += [str(x.get("name")) for x in (t.get("dag") or {}).get("tasks") or []]
+    return list(dict.fromkeys(names))
+
+
+def _check_syntax(cell: str) -> None:
+    """Raise the cell's SyntaxError as one: its line (counted in the cell) and a caret."""
+    try:
+        ast.parse(textwrap.dedent(cell), filename="<dflow_op cell>")
+    except SyntaxError as exc:
+        raise SyntaxError(
+            exc.msg,
+            ("<dflow_op cell>", exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
+        ) from None
 
 
 def _artifact_kind(step: Any, output: str) -> str:

@@ -104,12 +104,17 @@ def _node_svg(n: dict[str, Any], state: dict[str, Any]) -> str:
             f'<rect x="{x0 + 4}" y="{y0 - 4}" width="{n["w"]}" height="{n["h"]}" rx="{rx}" '
             f'fill="{fill}" opacity="0.5" stroke="#666666"/>'
         )
-    tip = escape(f"{n['label']}: {phase}")
+    tip = escape(
+        f"{n['label']}: {phase}" + (f" ({state['message']})" if state.get("message") else "")
+    )
     parts.append(
         f'<rect x="{x0}" y="{y0}" width="{n["w"]}" height="{n["h"]}" rx="{rx}" fill="{fill}" '
         f'stroke="#555555"{dash}><title>{tip}</title></rect>'
     )
-    label = _clip(f"{icon} {n['label']}", n["w"] - 12)
+    badges = (f" \u21bb{state['retries']}" if state.get("retries") else "") + (
+        f" \u2016{n['parallelism']}" if n.get("parallelism") else ""
+    )  # retried, at most n at a time (as the widget's badges)
+    label = _clip(f"{icon} {n['label']}", n["w"] - 12 - 7 * len(badges)) + badges
     ty = n["y"] - (6 if kind == "fanout" else 0)
     parts.append(
         f'<text x="{n["x"]}" y="{ty}" text-anchor="middle" dominant-baseline="middle" '

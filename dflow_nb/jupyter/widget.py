@@ -1,4 +1,4 @@
-"""The live DAG widget: ``WorkflowWidget`` (an anywidget) and the status-to-state mapping.
+"""The live DAG widget: ``WorkflowWidget`` (an anywidget); status -> states is tracker.py.
 
 The model follows ``docs/widget-protocol.md``. The static ``graph`` is laid out once in Python
 (``layout.py``); while the workflow runs, engine events (``run.subscribe``) only touch a cache
@@ -13,34 +13,40 @@ This module imports anywidget; ``import dflow_nb`` does not import it (``Workflo
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
+import uuid
 import weakref
-from collections import Counter
+from base64 import b64encode
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 import anywidget
 import traitlets
 
-from ..vocab import COMPLETED, FULFILLED
+from ..engine.status import RUN_STARTED_AT
 from .layout import graph_of
 from .svg import render_svg
+from .timeline import parse_time, timeline
+from .tracker import (
+    FINISHED,
+    FULFILLED,
+    StateTracker,
+    _element_index,
+    _elements,
+    _matches,
+)
 
-__all__ = ["StateTracker", "WorkflowWidget", "workflow_mimebundle"]
+__all__ = ["StateTracker", "WorkflowWidget", "display_workflow", "workflow_mimebundle"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 _PLACEHOLDER_ESM = 'export default { render({ el }) { el.textContent = "building..."; } };\n'
-FINISHED = COMPLETED
 MAX_DETAIL_NODES = 50
+#: children one filtered/paged ``expand`` answer may list (log tails are read for each)
+MAX_CHILD_LIMIT = 500
 LOG_TAIL_LINES = 40
-_ELEMENT = re.compile(r"\((\d+):")
-_UNRESOLVED = object()
-_TIME_KEYS = ("startedAt", "finishedAt")
 _PRIORITY = {"Failed": 0, "Error": 0, "Running": 1, "Pending": 2}
 
 
@@ -50,308 +56,6 @@ def _read_esm() -> str:
         return _STATIC_JS.read_text(encoding="utf-8")
     except OSError:
         return _PLACEHOLDER_ESM
-
-
-# --- status nodes -> per-key states ------------------------------------------------------------
-def _progress(text: Any) -> tuple[int, int] | None:
-    if not isinstance(text, str) or "/" not in text:
-        return None
-    n, _, m = text.partition("/")
-    try:
-        return int(n), int(m)
-    except ValueError:
-        return None
-
-
-def _element_index(display: str) -> int:
-    m = _ELEMENT.search(display)
-    return int(m.group(1)) if m else 0
-
-
-class StateTracker:
-    """Maps the run's status nodes (Argo's shape) onto the graph's keys.
-
-    A node belongs to the key of its top-level ancestor: the node reached by following
-    ``boundaryID`` up to the entrypoint's node, whose ``displayName`` without its ``(i:item)``
-    or ``(attempt)`` suffix is the step name. ``feed`` is called from the engine's thread and
-    only stores the node; ``collect`` (the flusher's thread) computes what changed.
-    """
-
-    def __init__(
-        self, graph: dict[str, Any], root_id: str | None = None, entrypoint: str | None = None
-    ) -> None:
-        self.entrypoint = entrypoint
-        self.kinds: dict[str, str] = {n["key"]: n["kind"] for n in graph.get("nodes") or []}
-        pods = [k for k, v in self.kinds.items() if v == "pod"]
-        # a Pod entrypoint: the root node itself is the one graph node
-        self.entry_key: str | None = pods[0] if len(self.kinds) == 1 and pods else None
-        self.root_id = root_id
-        self.run_id = root_id
-        self.nodes: dict[str, dict[str, Any]] = {}
-        self.workflow_fields: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._changed: set[str] = set()
-        self._workflow_changed = False
-        self._key_of: dict[str, str | None] = {}
-        self._by_key: dict[str, set[str]] = {k: set() for k in self.kinds}
-        self._last: dict[str, dict[str, Any]] = {}
-        self._last_workflow: dict[str, Any] = {}
-
-    # engine thread: keep it O(1)
-    def feed(self, node: dict[str, Any]) -> None:
-        """Store a status node (an event's copy); computed later by :meth:`collect`."""
-        nid = node.get("id")
-        if not nid:
-            return
-        for k in _TIME_KEYS:
-            v = node.get(k)
-            if v is not None and not isinstance(v, str):
-                node = {**node, k: _ts(v)}
-        with self._lock:
-            self.nodes[nid] = node
-            self._changed.add(nid)
-
-    def feed_workflow(self, fields: dict[str, Any]) -> None:
-        """Store the workflow-level fields (phase, startedAt, finishedAt, message, progress)."""
-        fields = {k: (_ts(v) if k in _TIME_KEYS else v) for k, v in fields.items()}
-        with self._lock:
-            self.workflow_fields = fields
-            self._workflow_changed = True
-
-    def feed_status(self, status: dict[str, Any]) -> None:
-        """Store a whole status (a snapshot: at attach time and at the end)."""
-        for nid, node in (status.get("nodes") or {}).items():
-            if isinstance(node, dict):
-                self.feed(node if node.get("id") else {**node, "id": nid})
-        self.feed_workflow({k: v for k, v in status.items() if k != "nodes"})
-
-    # flusher thread
-    def _resolve(self, nid: str) -> Any:
-        if nid in self._key_of:
-            return self._key_of[nid]
-        if nid == self.root_id:
-            pod_entry = self.nodes[nid].get("type") not in ("Steps", "DAG")
-            self._key_of[nid] = self.entry_key if pod_entry else None
-            return self._key_of[nid]
-        cur = self.nodes[nid]
-        while True:
-            b = cur.get("boundaryID")
-            if not b:
-                key = None  # outside the entrypoint: an exit handler, a hook
-                break
-            if b == self.root_id:
-                base = str(cur.get("displayName") or cur.get("name") or "").split("(")[0]
-                key = base if base in self.kinds else None
-                break
-            if b in self._key_of:
-                key = self._key_of[b]
-                break
-            nxt = self.nodes.get(b)
-            if nxt is None:
-                return _UNRESOLVED  # its boundary has not arrived yet; retried next time
-            cur = nxt
-        self._key_of[nid] = key
-        return key
-
-    def collect(self, everything: bool = False) -> tuple[dict[str, dict[str, Any]], dict | None]:
-        """``(changed states by key, workflow dict or None)`` since the last collect."""
-        with self._lock:
-            if not self._find_root():
-                return {}, None
-            changed, self._changed = self._changed, set()
-            keys: set[str] = set(self.kinds) if everything else set()
-            for nid in changed:
-                key = self._resolve(nid)
-                if key is _UNRESOLVED:
-                    self._changed.add(nid)
-                elif key is not None:
-                    self._by_key[key].add(nid)
-                    keys.add(key)
-            out: dict[str, dict[str, Any]] = {}
-            for key in keys:
-                st = self._state(key)
-                if st != self._last.get(key):
-                    self._last[key] = st
-                    out[key] = st
-            wf = self._workflow_dict() if (changed or self._workflow_changed) else None
-            self._workflow_changed = False
-            if wf is not None and wf == self._last_workflow:
-                wf = None
-            elif wf is not None:
-                self._last_workflow = wf
-        return out, wf
-
-    def _find_root(self) -> bool:
-        """Is the entrypoint's node known? Argo's root id is usually, not always, the name."""
-        if self.root_id in self.nodes:
-            return True
-        best: tuple[int, str] | None = None
-        for nid, n in self.nodes.items():
-            if n.get("boundaryID") or ".onExit" in str(n.get("name") or ""):
-                continue
-            rank = 0 if n.get("templateName") == self.entrypoint else 1
-            if best is None or rank < best[0]:
-                best = (rank, nid)
-        if best is None:
-            return False
-        self.root_id = best[1]
-        self._key_of.clear()
-        return True
-
-    def states(self) -> dict[str, dict[str, Any]]:
-        """The full current state of every key (what has been collected so far)."""
-        with self._lock:
-            return {k: dict(self._last.get(k) or _empty_state(self.kinds[k])) for k in self.kinds}
-
-    def workflow(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._last_workflow)
-
-    def node_ids(self, key: str) -> list[str]:
-        with self._lock:
-            return list(self._by_key.get(key) or ())
-
-    def _workflow_dict(self) -> dict[str, Any]:
-        f = self.workflow_fields
-        progress = f.get("progress")
-        if not progress and self.nodes:
-            done = total = 0
-            attempts = self._attempts(self.nodes)
-            for nid, n in self.nodes.items():
-                p = self._unit_progress(nid, n, attempts)
-                if p is not None:
-                    done, total = done + p[0], total + p[1]
-            progress = f"{done}/{total}" if total else None
-        return {
-            "id": self.run_id,
-            "name": f.get("name"),
-            "phase": f.get("phase") or "Pending",
-            "progress": progress,
-            "startedAt": f.get("startedAt"),
-            "finishedAt": f.get("finishedAt"),
-            "message": f.get("message"),
-        }
-
-    @staticmethod
-    def _attempts(nodes: dict[str, dict[str, Any]]) -> set[str]:
-        out: set[str] = set()
-        for n in nodes.values():
-            if n.get("type") == "Retry":
-                out.update(n.get("children") or ())
-        return out
-
-    def _unit_progress(
-        self, nid: str, n: dict[str, Any], attempts: set[str]
-    ) -> tuple[int, int] | None:
-        """A Pod (not a retry attempt) or a Retry node counts once in progress bars."""
-        t = n.get("type")
-        if t not in ("Pod", "Retry") or nid in attempts:
-            return None
-        phase = n.get("phase")
-        if phase in ("Skipped", "Omitted"):
-            return None
-        p = _progress(n.get("progress"))
-        if p is None and t == "Retry" and n.get("children"):
-            last = self.nodes.get(n["children"][-1])
-            p = _progress(last.get("progress")) if last else None
-        if p is None:
-            p = (1, 1) if phase == "Succeeded" else (0, 1)
-        return p
-
-    def _state(self, key: str) -> dict[str, Any]:
-        kind = self.kinds[key]
-        ids = self._by_key[key]
-        nodes = {i: self.nodes[i] for i in ids}
-        root = self.root_id
-        tops = {i: n for i, n in nodes.items() if i == root or n.get("boundaryID") == root}
-        main = next((n for i, n in tops.items() if i == root or n.get("displayName") == key), None)
-        attempts = self._attempts(nodes)
-        st = _empty_state(kind)
-        if kind == "fanout":
-            elements = [
-                n
-                for i, n in tops.items()
-                if n is not main and i not in attempts and _ELEMENT.search(n.get("displayName", ""))
-            ]
-            counts = Counter(str(n.get("phase") or "Pending") for n in elements)
-            st["counts"] = dict(sorted(counts.items()))
-            st["total"] = len(elements)
-            if main is not None and main.get("type") in ("TaskGroup", "Skipped"):
-                phase = main.get("phase")
-            else:
-                phase = _group_phase(counts)
-            st["phase"] = phase or "Pending"
-            starts = [n["startedAt"] for n in elements if n.get("startedAt")]
-            st["startedAt"] = (main or {}).get("startedAt") or (min(starts) if starts else None)
-            if st["phase"] in FULFILLED:
-                ends = [n["finishedAt"] for n in elements if n.get("finishedAt")]
-                st["finishedAt"] = (main or {}).get("finishedAt") or (max(ends) if ends else None)
-            ordered = sorted(elements, key=lambda n: _element_index(n["displayName"]))
-            # a failure says most; else why elements wait (HPC jobs queued: "queued: Resources")
-            st["message"] = (main or {}).get("message") or next(
-                (
-                    f"{n.get('displayName')}: {n['message']}"
-                    for wanted in (("Failed", "Error"), ("Pending",))
-                    for n in ordered
-                    if n.get("phase") in wanted and n.get("message")
-                ),
-                None,
-            )
-        elif main is not None:
-            st["phase"] = main.get("phase") or "Pending"
-            st["startedAt"] = main.get("startedAt")
-            st["finishedAt"] = main.get("finishedAt")
-            st["message"] = main.get("message")
-        if kind == "pod" and main is not None:
-            p = self._unit_progress(str(main.get("id")), main, set())
-            st["progress"] = main.get("progress") or (f"{p[0]}/{p[1]}" if p else None)
-        elif nodes:
-            done = total = 0
-            for i, n in nodes.items():
-                p = self._unit_progress(i, n, attempts)
-                if p is not None:
-                    done, total = done + p[0], total + p[1]
-            st["progress"] = f"{done}/{total}" if total else None
-        return st
-
-
-def _ts(value: Any) -> str | None:
-    """A timestamp as Argo's text (old YAML dumps give datetimes, which JSON cannot carry)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
-def _empty_state(kind: str) -> dict[str, Any]:
-    st: dict[str, Any] = {
-        "phase": "Pending",
-        "progress": None,
-        "startedAt": None,
-        "finishedAt": None,
-        "message": None,
-    }
-    if kind == "fanout":
-        st["counts"] = {}
-        st["total"] = None
-    return st
-
-
-def _group_phase(counts: Counter[str]) -> str:
-    """A loop's phase from its children (Steps loops have no node of their own in Argo)."""
-    if not counts:
-        return "Pending"
-    if counts["Running"] or counts["Pending"]:
-        return "Running"
-    if counts["Error"] and not counts["Failed"]:
-        return "Error"
-    if counts["Failed"] or counts["Error"]:
-        return "Failed"
-    if counts["Succeeded"]:
-        return "Succeeded"
-    return "Skipped"
 
 
 # --- details -----------------------------------------------------------------------------------
@@ -373,21 +77,12 @@ def _flat(io: Any) -> dict[str, Any]:
     return out
 
 
-def _parse_time(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=dt.tzinfo or timezone.utc).timestamp()
-
-
 def _duration(n: dict[str, Any]) -> float | None:
-    start = _parse_time(n.get("startedAt"))
-    if start is None:
+    """How long the node ran: from its pod's real start when known (queue time left out)."""
+    start = parse_time(n.get(RUN_STARTED_AT)) or parse_time(n.get("startedAt"))
+    if start is None or n.get("phase") == "Pending":  # queued: it has not run yet
         return None
-    end = _parse_time(n.get("finishedAt"))
+    end = parse_time(n.get("finishedAt"))
     if end is None:
         if n.get("phase") in FULFILLED:
             return None
@@ -421,12 +116,22 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
     workflow = traitlets.Dict().tag(sync=True)
+    #: marks this widget's static picture (the output beside it): the live view hides it
+    static_id = traitlets.Unicode("").tag(sync=True)
 
     #: seconds between two ``delta`` messages (10 a second at most)
     min_interval: ClassVar[float] = 0.1
     #: seconds between re-syncs of the full ``states``/``workflow`` traits while running, so a
     #: view opened (or a page reloaded) mid-run starts from current values
     resync_every: ClassVar[float] = 2.0
+    #: seconds between two pushes of ``details`` while running: the page's ``select`` cannot be
+    #: answered while the kernel is busy (in ``wf.wait()``), so the kernel's thread sends what
+    #: the page will ask for (selected, running and changed nodes) without being asked
+    details_every: ClassVar[float] = 1.0
+    #: nodes whose details one push carries at most (selected first, then running, then changed)
+    max_pushed: ClassVar[int] = 6
+    #: seconds between two pushes of the ``timeline`` while running (and one at the end)
+    timeline_every: ClassVar[float] = 2.0
 
     def __init__(self, source: Any, *, layout_engine: str = "auto", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -439,8 +144,19 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._closed = False
         self._send_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._displayed = False
+        self.static_id = f"dflow-nb-{uuid.uuid4().hex}"
+        self._selected: list[str] = []  # the page's last selects (newest last)
+        self._dirty: set[str] = set()  # keys changed since their details were last pushed
+        self._timeline_shape: int | None = None  # of the last pushed timeline's rows
         #: counters of what went to the front end: messages, bytes (JSON), keys
-        self.stats: dict[str, int] = {"deltas": 0, "delta_bytes": 0, "delta_keys": 0, "resyncs": 0}
+        self.stats: dict[str, int] = {
+            "deltas": 0,
+            "delta_bytes": 0,
+            "delta_keys": 0,
+            "resyncs": 0,
+            "pushed": 0,
+        }
         run = _run_of(source)
         manifest = getattr(run, "manifest", None) if run is not None else None
         if manifest is None and self._wf is not None:
@@ -480,9 +196,16 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             graph = graph_of(manifest, self._layout_engine)
             if graph != self.graph:
                 self.graph = graph
+        if self._name == "workflow":  # attached by id: the run's own name, else its id
+            meta = (manifest or {}).get("metadata") or {}
+            self._name = str(
+                meta.get("name") or meta.get("generateName") or getattr(run, "id", "") or "workflow"
+            )
         entry = ((manifest or {}).get("spec") or {}).get("entrypoint")
         root = str(getattr(run, "id", "")) or None
         self._tracker = StateTracker(self.graph, root_id=root, entrypoint=entry)
+        with _WAITING_LOCK:
+            _FOLLOWING.setdefault(run, weakref.WeakSet()).add(self)
         self._unsubscribe = run.subscribe(self._on_event)
         self._tracker.feed_status(_snapshot(run))
         self._tracker.collect(everything=True)
@@ -495,6 +218,46 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             target=self._loop, name=f"dflow_nb-widget-{getattr(run, 'id', '')}", daemon=True
         )
         self._thread.start()
+
+    # --- display: the live view and, beside it, a picture that outlives the kernel ------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Two outputs: the live widget, then its static picture (display id ``static_id``).
+
+        A saved notebook keeps no widget state, so after a restart (or in nbconvert, GitHub,
+        nbviewer) only the picture can show; the live view hides it while it runs, and when the
+        run ends the picture is replaced with the final phases (``update_display``).
+        """
+        from IPython.display import display
+
+        got = self._repr_mimebundle_(**kwargs)
+        data, md = got if isinstance(got, tuple) else (got, {})
+        data = dict(data or {})
+        data["text/plain"] = summary_text(self._name, self.graph, {}, phase=False)
+        display(data, metadata=md or {}, raw=True)
+        display(self.static_bundle(), raw=True, display_id=self.static_id)
+        self._displayed = True
+
+    def static_bundle(self) -> dict[str, Any]:
+        """The picture of the current state: HTML (an ``<img>`` of the SVG), SVG and a line."""
+        svg = render_svg(self.graph, self.states, self.workflow)
+        text = summary_text(self._name, self.graph, self.workflow)
+        src = "data:image/svg+xml;base64," + b64encode(svg.encode("utf-8")).decode("ascii")
+        html = (
+            f'<div class="dflow-nb-static" data-dflow-nb-static="{self.static_id}">'
+            f'<img alt="{_html_attr(text)}" src="{src}"/></div>'
+        )
+        return {"text/html": html, "image/svg+xml": svg, "text/plain": text}
+
+    def _ended(self) -> None:
+        """The run ended: the saved picture becomes the final DAG."""
+        if not self._displayed:
+            return
+        try:
+            from IPython.display import update_display
+
+            update_display(self.static_bundle(), raw=True, display_id=self.static_id)
+        except Exception:  # no kernel (a script): nothing was displayed there
+            pass
 
     def _detach(self) -> None:
         unsub, self._unsubscribe = self._unsubscribe, None
@@ -530,7 +293,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # flusher thread
     def _loop(self) -> None:
         last_sent = float("-inf")
-        last_sync = time.monotonic()
+        last_sync = last_push = last_timeline = time.monotonic()
         run = self._run
         try:
             while not self._closed and self._run is run:
@@ -539,6 +302,12 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                     return
                 if _finished(run):
                     break
+                if time.monotonic() - last_push >= self.details_every:
+                    self._push_details()
+                    last_push = time.monotonic()
+                if time.monotonic() - last_timeline >= self.timeline_every:
+                    self._push_timeline()
+                    last_timeline = time.monotonic()
                 if not self._wake.is_set():
                     continue
                 wait = last_sent + self.min_interval - time.monotonic()
@@ -557,12 +326,16 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._tracker.feed_status(_snapshot(run))
             self._flush()
             self._resync()
+            self._push_details(final=True)
+            self._push_timeline()
+            self._ended()
         finally:
             if self._run is run:
                 self._detach()
 
     def _flush(self) -> bool:
         changed, wf = self._tracker.collect()
+        self._dirty.update(changed)
         if not changed and wf is None:
             return False
         msg: dict[str, Any] = {"type": "delta", "states": changed}
@@ -587,18 +360,100 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         with self._send_lock:
             self.send(msg)
 
+    def _push_timeline(self) -> None:
+        """Send the timeline unasked; rows' names, keys and levels only when they changed.
+
+        (A 1,000-item timeline is ~50 KB with its names and ~20 KB without; pushed every
+        ``timeline_every`` seconds, the names would be most of the traffic.)
+        """
+        msg = self.timeline()
+        rows = msg["rows"]
+        shape = hash((tuple(rows["name"]), tuple(rows["key"]), tuple(rows["level"])))
+        if shape == self._timeline_shape:
+            msg["same_rows"] = True
+            for col in ("name", "key", "level"):
+                del rows[col]
+        self._timeline_shape = shape
+        msg["pushed"] = True
+        self._send_msg(msg)
+
+    def _push_details(self, final: bool = False) -> None:
+        """Send ``details`` of the nodes the page is likely to show, unasked (see details_every).
+
+        Selected nodes first, then running ones (their log grows without a state change), then
+        those whose state changed since their last push; at most ``max_pushed`` a time, and at
+        the end every changed one (capped the same way, the page can ask once the kernel idles).
+        """
+        states = self._tracker.states()
+        running = [k for k, st in states.items() if st.get("phase") == "Running"]
+        dirty, self._dirty = self._dirty, set()
+        order: list[str] = []
+        for k in [*reversed(self._selected), *([] if final else running), *sorted(dirty)]:
+            if k in states and k not in order:
+                order.append(k)
+        picked, rest = order[: self.max_pushed], order[self.max_pushed :]
+        self._dirty.update(k for k in rest if k in dirty)  # the next push takes them
+        for key in picked:
+            msg = self.details(key)
+            msg["pushed"] = True
+            self.stats["pushed"] += 1
+            self._send_msg(msg)
+
     # --- clicks ----------------------------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") not in ("select", "expand"):
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "timeline":
+            send = lambda: self._send_msg(self.timeline())  # noqa: E731
+            threading.Thread(target=send, name="dflow_nb-timeline", daemon=True).start()
+            return
+        if content.get("type") not in ("select", "expand"):
             return
         key = str(content.get("key", ""))
+        phase = content.get("phase")
+        query = content.get("query")
+        limit = content.get("limit")
+        if phase is not None or query is not None or limit is not None:  # a filtered child list
+            threading.Thread(
+                target=lambda: self._send_msg(
+                    self.details(
+                        key,
+                        phase=str(phase) if phase else None,
+                        query=str(query)[:100] if query else None,
+                        limit=limit if isinstance(limit, int) else MAX_DETAIL_NODES,
+                    )
+                ),
+                name="dflow_nb-details",
+                daemon=True,
+            ).start()
+            return
+        if key in self._tracker.kinds:
+            self._selected = [k for k in self._selected if k != key][-3:] + [key]
         # log files (or an Argo server) are read off the kernel's thread
         threading.Thread(
             target=lambda: self._send_msg(self.details(key)), name="dflow_nb-details", daemon=True
         ).start()
 
-    def details(self, key: str) -> dict[str, Any]:
-        """The ``details`` answer for a node: per status node, inputs, outputs, log tail..."""
+    def timeline(self) -> dict[str, Any]:
+        """The ``timeline`` message (see timeline.py): every step and fan-out item over time."""
+        tracker = self._tracker
+        keys = list(tracker.kinds)
+        items = {k: tracker.items(k) for k in keys if tracker.kinds[k] == "fanout"}
+        wf = tracker.workflow() or self.workflow
+        return timeline(keys, tracker.states(), items, tracker.nodes, wf)
+
+    def details(
+        self,
+        key: str,
+        phase: str | None = None,
+        query: str | None = None,
+        limit: int = MAX_DETAIL_NODES,
+    ) -> dict[str, Any]:
+        """The ``details`` answer for a node: per status node, inputs, outputs, log tail...
+
+        A fan-out's children can be filtered (``phase``; ``query``: text in the item's name,
+        ``537`` finds item 537) and paged (``limit``, at most MAX_CHILD_LIMIT).
+        """
         tracker = self._tracker
         kind = tracker.kinds.get(key)
         msg: dict[str, Any] = {"type": "details", "key": key, "nodes": [], "total": 0}
@@ -612,11 +467,7 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
         main = next((n for i, n in tops.items() if i == root or n.get("displayName") == key), None)
         picked: list[dict[str, Any]]
         if kind == "fanout":
-            picked = [
-                n
-                for i, n in tops.items()
-                if n is not main and i not in attempts and _ELEMENT.search(n.get("displayName", ""))
-            ]
+            picked = _elements(nodes, root, main, attempts)
         elif kind == "pod":
             if main is not None and main.get("type") == "Retry":
                 picked = [nodes[c] for c in main.get("children") or [] if c in nodes]
@@ -629,6 +480,15 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 if n.get("type") in ("Pod", "Retry") and i not in attempts
             ]
         msg["total"] = len(picked)
+        if phase or query:
+            msg["filter"] = {"phase": phase, "query": query}
+            picked = [
+                n
+                for n in picked
+                if (not phase or str(n.get("phase") or "Pending") == phase)
+                and (not query or _matches(str(n.get("displayName", "")), query))
+            ]
+            msg["matched"] = len(picked)
         picked.sort(
             key=lambda n: (
                 _PRIORITY.get(str(n.get("phase")), 3),
@@ -637,7 +497,8 @@ class WorkflowWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 str(n.get("displayName", "")),
             )
         )
-        msg["nodes"] = [self._entry(n) for n in picked[:MAX_DETAIL_NODES]]
+        limit = max(1, min(int(limit), MAX_CHILD_LIMIT))
+        msg["nodes"] = [self._entry(n) for n in picked[:limit]]
         return msg
 
     def _entry(self, n: dict[str, Any]) -> dict[str, Any]:
@@ -726,6 +587,32 @@ def _register_submit_hook(wf: Any, widget: WorkflowWidget) -> None:
         _WAITING.setdefault(wf, weakref.WeakSet()).add(widget)
 
 
+# widgets following a run (to settle their picture when the kernel's own wait() returns)
+_FOLLOWING: weakref.WeakKeyDictionary[Any, weakref.WeakSet[WorkflowWidget]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def workflow_waited(wf: Any) -> None:
+    """Called by ``Workflow.wait`` when the run ended: displayed widgets update their picture.
+
+    The flusher thread does it too, but a thread's display update is routed by its parent
+    message, and nbclient (``nbconvert --execute``, nbval) only reads those of the cell it runs;
+    from here the update belongs to the cell that waited.
+    """
+    run = getattr(wf, "_run", None)
+    if run is None or not _finished(run):
+        return
+    with _WAITING_LOCK:
+        widgets = list(_FOLLOWING.get(run) or ())
+    for w in widgets:
+        if w._displayed and not w._closed and w._run is run:
+            w._tracker.feed_status(_snapshot(run))
+            w._flush()
+            w._resync()
+            w._ended()
+
+
 def workflow_submitted(wf: Any, run: Any) -> None:
     """Called by ``Workflow.submit``: widgets shown before the submit follow the new run."""
     with _WAITING_LOCK:
@@ -735,14 +622,26 @@ def workflow_submitted(wf: Any, run: Any) -> None:
             w.attach(run)
 
 
-def summary_text(name: str, graph: dict[str, Any], workflow: dict[str, Any]) -> str:
+def _html_attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def display_workflow(wf: Any) -> None:
+    """``Workflow._ipython_display_``: the live widget and its picture (see WorkflowWidget)."""
+    WorkflowWidget(wf)._ipython_display_()
+
+
+def summary_text(
+    name: str, graph: dict[str, Any], workflow: dict[str, Any], phase: bool = True
+) -> str:
     """One stable line: name, steps, phase (no ids, addresses or times)."""
     keys = [n["key"] for n in graph.get("nodes") or []]
     shown = ", ".join(keys[:8]) + (f", ... (+{len(keys) - 8})" if len(keys) > 8 else "")
-    phase = workflow.get("phase") or "not submitted"
+    state = workflow.get("phase") or "not submitted"
     prog = f" {workflow['progress']}" if workflow.get("progress") else ""
     plural = "" if len(keys) == 1 else "s"
-    return f"Workflow {name!r}: {len(keys)} step{plural} ({shown}); {phase}{prog}"
+    head = f"Workflow {name!r}: {len(keys)} step{plural} ({shown})"
+    return f"{head}; {state}{prog}" if phase else head
 
 
 def workflow_mimebundle(

@@ -87,6 +87,34 @@ def _short_repr(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _aggregated_hint(name: str, value: Any, declared: Any) -> str | None:
+    """The fix when `value` is a fan-out's outputs as Argo aggregates them, else None.
+
+    Argo joins a loop's output parameter into a JSON list of the items' texts (``["1","2"]``;
+    only JSON objects are unpacked), and dflow decodes that list once: the items stay strings,
+    on Argo as here. A list of strings whose items would fit once decoded is that case.
+    """
+    import json
+
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        return None
+    try:
+        decoded = [json.loads(v) for v in value]
+    except ValueError:
+        return None
+    if not matches(decoded, declared)[0]:
+        return None
+    args: tuple[Any, ...] = getattr(declared, "__args__", None) or ()
+    item = args[0] if len(args) == 1 else None
+    conv = getattr(item, "__name__", "") if item in (int, float, bool) else ""
+    convert = f"{conv}(v)" if conv in ("int", "float") else "json.loads(v)"
+    return (
+        "A fan-out's outputs arrive as Argo aggregates them, a JSON list of the items' texts "
+        "(dflow does not decode the items either): declare "
+        f"{name!r} as List[str] and convert each item, e.g. [{convert} for v in {name}]."
+    )
+
+
 def check_sign_value(op_name: str, direction: str, name: str, value: Any, sign: Any) -> None:
     """Raise OPTypeError unless `value` fits `sign` (a type, Parameter or Artifact).
 
@@ -106,11 +134,12 @@ def check_sign_value(op_name: str, direction: str, name: str, value: Any, sign: 
         return
     got = f"{type(value).__qualname__} ({_short_repr(value)}"
     got += f"; {detail})" if detail else ")"
-    fix = (
-        "Fix the value passed to the step or the OP's signature."
-        if direction == "input"
-        else "Fix the value the OP returns or the OP's signature."
-    )
+    if direction != "input":
+        fix = "Fix the value the OP returns or the OP's signature."
+    elif what == "parameter" and (hint := _aggregated_hint(name, value, declared)):
+        fix = hint
+    else:
+        fix = "Fix the value passed to the step or the OP's signature."
     raise OPTypeError(
         f"OP {op_name!r}: {direction} {what} {name!r} expects {format_type(declared)}, "
         f"got {got}. {fix}"

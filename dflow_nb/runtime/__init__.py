@@ -152,9 +152,35 @@ def _op_label(spec: dict[str, Any]) -> str:
     return str(op.get("qualname") or "?")
 
 
-def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
+_OWN_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
+    for d in ("runtime", "python")
+)
+"""The runtime's and the OP machinery's folders: their frames above the user's code are noise."""
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the user's first frame on, without its last line (`_fail` says it).
+
+    Frames of the runtime and of `OP.execute` come first in every failure; they are left out
+    when user code follows (a failure inside dflow_nb itself keeps them all). The final
+    ``Type: message`` line is left to the ``dflow_nb: OP ... failed ...: Type: message`` line
+    after it, so the error is read once.
+    """
     import traceback
 
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    frames = list(te.stack)
+    first = next((i for i, f in enumerate(frames) if not f.filename.startswith(_OWN_DIRS)), 0)
+    te.stack = traceback.StackSummary.from_list(frames[first:])
+    text = "".join(te.format())
+    last = list(te.format_exception_only())
+    if len(last) == 1 and text.endswith(last[0]):
+        text = text[: -len(last[0])]
+    return text
+
+
+def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) -> int:
     # As the interactive interpreter does for an uncaught exception: after an in-process run
     # (``python_mode="inline"``, ``wf.debug``) ``pdb.pm()`` and ``%debug`` reach the OP's frame.
     sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
@@ -162,7 +188,7 @@ def _fail(op_name: str, exc: BaseException, code: int, *, trace: bool = True) ->
         setattr(sys, "last_exc", exc)
 
     if trace:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        sys.stderr.write(_user_traceback(exc))
     kind = {EXIT_TRANSIENT: "transient error, retried if retries remain"}.get(code, "fatal error")
     sys.stderr.write(
         f"dflow_nb: OP {op_name!r} failed ({kind}, exit code {code}): {type(exc).__name__}: {exc}\n"
@@ -189,6 +215,8 @@ def _run_step(
         with deadline(spec.get("timeout")):
             _execute(spec, environ, paths, op_class, op_module)
     except StepTimeout:
+        if not spec.get("timeout"):
+            raise  # not this step's own timeout: the caller's deadline (inline mode) fired
         code = EXIT_TRANSIENT if spec.get("timeout_as_transient_error") else EXIT_FATAL
         err = TimeoutError(f"the step ran longer than its timeout of {spec.get('timeout')} s")
         return _fail(op_name, err, code, trace=False)

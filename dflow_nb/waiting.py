@@ -37,7 +37,7 @@ def interactive() -> bool:
     return ipython is not None and ipython.get_ipython() is not None
 
 
-def wait_for_end(run: Any, timeout: float | None = None, *, name: str | None = None) -> str:
+def wait_for_end(run: Any, timeout: float | None = None, *, label: str | None = None) -> str:
     """Block until ``run`` ends (or ``timeout`` seconds pass) and return its phase.
 
     The one rule for an interrupt (Ctrl-C, the notebook's stop button) while a run is waited for,
@@ -56,11 +56,7 @@ def wait_for_end(run: Any, timeout: float | None = None, *, name: str | None = N
         if callable(stop) and not interactive():
             stop()
             raise
-        label = (
-            f"workflow {name!r} (id {getattr(run, 'id', '?')})"
-            if name
-            else (f"workflow {getattr(run, 'id', '?')!r}")
-        )
+        label = label or f"workflow {getattr(run, 'id', '?')!r}"
         raise KeyboardInterrupt(
             f"wait() interrupted; {label} is still running: "
             "wf.wait() follows it again, wf.terminate() stops it"

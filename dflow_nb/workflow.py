@@ -306,7 +306,7 @@ class Workflow:
         self.id = getattr(run, "id", self.id)
         notify_submitted(self, run)
         if should_wait(wait):
-            wait_for_end(run, name=self.name)
+            wait_for_end(run, label=self._label())
         return run
 
     def _handle(self) -> Any:
@@ -328,12 +328,15 @@ class Workflow:
         self._run = attach(backend, self.id)
         return self._run
 
+    def _label(self) -> str:
+        return f"workflow {self.name!r} (id {self.id})"
+
     def wait(self, timeout: float | None = None) -> str:
         """Block until the workflow ends (or ``timeout`` seconds pass); returns the phase."""
         from .backends import notify_waited
         from .waiting import wait_for_end
 
-        phase = wait_for_end(self._handle(), timeout, name=self.name)
+        phase = wait_for_end(self._handle(), timeout, label=self._label())
 
         notify_waited(self)  # a displayed DAG's saved picture: the final one
         return phase

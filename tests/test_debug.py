@@ -90,6 +90,7 @@ def test_post_mortem_stops_at_the_op_frame(
     import pdb
 
     monkeypatch.setattr(pdb, "post_mortem", lambda tb: seen.append(tb))
+    monkeypatch.setitem(sys.modules, "IPython", None)  # no shell left by an earlier test: pdb
     wf.debug("use")
     (tb,) = seen
     while tb.tb_next is not None:

@@ -49,7 +49,7 @@ def test_an_interrupt_in_a_script_stops_the_run_in_a_shell_only_the_wait(
     monkeypatch.setattr(waiting, "interactive", lambda: True)
     run = _Run(interrupt=True)
     with pytest.raises(KeyboardInterrupt) as exc:  # a notebook: only the wait stops
-        waiting.wait_for_end(run, name="w")
+        waiting.wait_for_end(run, label="workflow 'w' (id r-1)")
     assert not run.stopped
     assert "workflow 'w' (id r-1) is still running" in str(exc.value)
     assert "wf.terminate() stops it" in str(exc.value) and exc.value.__suppress_context__

@@ -42,6 +42,7 @@ def test_an_interrupt_in_a_script_stops_the_run_in_a_shell_only_the_wait(
 ) -> None:
     run = _Run()
     assert waiting.wait_for_end(run) == "Succeeded" and run.waited
+    monkeypatch.setattr(waiting, "interactive", lambda: False)  # an earlier test's shell aside
     run = _Run(interrupt=True)
     with pytest.raises(KeyboardInterrupt):  # a script: the program stops, the run with it
         waiting.wait_for_end(run)

@@ -249,9 +249,12 @@ def download_artifact(
 def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
     from .path_text import confine
 
-    src = confine(_store(), key, "artifact key")
-    if not src.exists():
-        src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
+    if os.path.isabs(key):  # the engine's key of an artifact kept outside the work folder
+        src = Path(key)
+    else:  # a relative key is data: it stays below the store or the work folder
+        src = confine(_store(), key, "artifact key")
+        if not src.exists():
+            src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
     if not src.exists():
         raise FileNotFoundError(
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "

@@ -10,7 +10,7 @@ import dflow_nb.engine.lang as lang
 PURE_STDLIB = {
     "__future__", "base64", "binascii", "calendar", "collections", "contextlib", "decimal",
     "functools", "hashlib", "importlib", "json", "logging", "math", "posixpath", "random", "re",
-    "string", "sys", "time", "typing", "unicodedata", "uuid", "zlib", "re2",
+    "string", "sys", "threading", "time", "typing", "unicodedata", "uuid", "zlib", "re2",
 }  # fmt: skip
 
 

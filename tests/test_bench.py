@@ -53,10 +53,13 @@ def test_bench_runs_workflows_on_the_engine() -> None:
     assert " s " in line and "note:" not in out, out
     # the ProcessPoolExecutor floor ran on both shapes, and the targets are printed as ratios
     assert sum(line.startswith("Python ") for line in out.splitlines()) == 2, out
-    for want in ("fan-out: pool / dflow_nb", "chain: pool / dflow_nb",                  "2 warm runs in one process: last / first", "2 fresh processes: last / first",
-                 "memory over the warm runs"):  # fmt: skip
+    wants = ["fan-out: pool / dflow_nb", "chain: pool / dflow_nb", "memory over the warm runs"]
+    wants += ["2 warm runs in one process: last / first", "2 fresh processes: last / first"]
+    for want in wants:
         line = next(line for line in out.splitlines() if want in line)
         assert "x" in line, line
+    cpu = next(line for line in out.splitlines() if "kernel CPU per step, warm 20-way" in line)
+    assert " ms " in cpu, cpu
 
 
 def test_bench_profile_writes_a_report(tmp_path: Path) -> None:

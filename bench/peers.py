@@ -82,22 +82,27 @@ def run(submit, result, case, size):
         raise RuntimeError("%s x%d: got %r, expected %r" % (case, size, got, want))
     return elapsed
 
-peer, case, size, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-workdir = tempfile.mkdtemp(prefix="bench-peer-")
-t0 = time.perf_counter()
-submit, result, stop = start(peer, workdir)
-started = time.perf_counter() - t0
-cold = started + run(submit, result, case, size)
-times, cpus = [], []
-for _ in range(warm):
-    c0 = time.process_time()
-    times.append(run(submit, result, case, size))
-    cpus.append((time.process_time() - c0) / size)
-stop()
-out = {"cold": cold}
-if warm:
-    out |= {"warm": statistics.median(times), "cpu": statistics.median(cpus), "samples": times}
-print(json.dumps(out))
+def main():
+    peer, case, size, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    workdir = tempfile.mkdtemp(prefix="bench-peer-")
+    t0 = time.perf_counter()
+    submit, result, stop = start(peer, workdir)
+    started = time.perf_counter() - t0
+    cold = started + run(submit, result, case, size)
+    times, cpus = [], []
+    for _ in range(warm):
+        c0 = time.process_time()
+        times.append(run(submit, result, case, size))
+        cpus.append((time.process_time() - c0) / size)
+    stop()
+    out = {"cold": cold}
+    if warm:
+        out |= {"warm": statistics.median(times), "cpu": statistics.median(cpus), "samples": times}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":  # Dask starts its nannies by spawn, which imports this file again
+    main()
 """
 
 

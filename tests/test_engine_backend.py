@@ -65,3 +65,25 @@ def test_the_run_folder_is_complete_when_submit_returns(tmp_path: Path) -> None:
     assert json.loads((run.run_dir / "status").read_text())["phase"] in ("Pending", "Running")
     run.wait(30)
     assert attach(run.id) is run
+
+
+def test_a_finished_run_let_go_is_read_back_from_its_folder() -> None:
+    """Memory stays flat over repeated runs: a finished run nothing holds any more is freed, and
+    a query by its id reads its folder, with the same phase and nodes."""
+    import gc
+
+    from dflow_nb.engine import backend
+
+    one = {"name": "main", "container": {"image": "a", "command": ["true"]}}
+    manifest = {"metadata": {"generateName": "keep-"},
+                "spec": {"entrypoint": "main", "templates": [one]}}  # fmt: skip
+    run = LocalBackend().submit(json.loads(json.dumps(manifest)))
+    assert run.wait(30) == "Succeeded"
+    run_id, nodes = run.id, set(run.status_dict()["nodes"])
+    assert attach(run_id) is run  # held: the same object
+    del run
+    gc.collect()
+    assert run_id not in backend._runs and run_id not in backend._done
+    back = attach(run_id)
+    assert back.query_status() == "Succeeded"
+    assert set(back.status_dict()["nodes"]) == nodes

@@ -84,7 +84,7 @@ def run(submit, result, case, size):
 
 def main():
     peer, case, size, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    workdir = tempfile.mkdtemp(prefix="bench-peer-")
+    workdir = os.path.abspath("peer-work")  # in the temporary folder peer_time removes
     t0 = time.perf_counter()
     submit, result, stop = start(peer, workdir)
     started = time.perf_counter() - t0

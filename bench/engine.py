@@ -20,7 +20,8 @@ mode starts a new process pool and a new interpreter per step every time).
 
 Cases: ``one`` (a single step), ``fan`` (``with_param=argo_range(size)``), ``slices`` (the same
 fan-out by ``Slices`` over a list parameter), ``fan-process`` (``fan`` with
-``wf.submit(python_mode="process")``, dflow_nb only).
+``wf.submit(python_mode="process")``, dflow_nb only), ``chain`` (``size`` Steps in sequence,
+each step's ``x`` the previous step's ``y``).
 """
 
 from __future__ import annotations
@@ -211,8 +212,11 @@ def engine_time(
 ) -> dict[str, float]:
     """Run one case of the program under ``python`` in a fresh temporary working directory.
 
-    Returns ``{"cold": s}`` plus ``{"warm": s}`` (best of ``warm`` further runs in the same
-    process) when ``warm`` > 0. The interpreter's ``bin`` folder goes first on PATH: pydflow's
+    Returns ``{"cold": s}`` plus, when ``warm`` > 0, ``{"warm": s}`` (the median of ``warm``
+    further runs in the same process), ``"cpu"`` (this process' CPU per step in them, median),
+    ``"samples"`` and ``"rss_mb"`` (resident memory after each); with $BENCH_PROFILE set, also
+    ``"profiled"``: one more run under cProfile, its report at that path.
+    The interpreter's ``bin`` folder goes first on PATH: pydflow's
     debug mode runs each step as ``python3 script``, which must be the venv's interpreter (the
     one with dflow). Raises RuntimeError with the tail of the child's stderr on any failure.
     """
@@ -244,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter to run it with")
     parser.add_argument("--case", choices=CASES, default="fan")
     parser.add_argument("--size", type=int, default=50)
-    parser.add_argument("--warm", type=int, default=1, help="runs after the first (best kept)")
+    parser.add_argument("--warm", type=int, default=1, help="runs after the first (median kept)")
     parser.add_argument("--no-check", action="store_true", help="only check Succeeded")
     parser.add_argument("--print-program", action="store_true", help="show the measured code")
     args = parser.parse_args(argv)

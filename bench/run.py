@@ -9,7 +9,14 @@ interpreters, so the ratios are like for like.
     .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
                                   [--no-engine] [--engine-size 50] [--engine-big 1000]
                                   [--no-storage] [--storage-mb 1024] [--storage-files 10000]
-                                  [--storage-repeat 3]
+                                  [--storage-repeat 3] [--chain 100] [--peers pool,parsl,dask]
+                                  [--repeats 10] [--profile PATH] [--smoke]
+
+Issue 17's rows (bench/peers.py): Parsl HTEX, Dask LocalCluster and the ProcessPoolExecutor
+floor, each in its own venv, on the warm 1,000-way fan-out and 100-step chain; the kernel's CPU
+per step; repeated runs in one process and in fresh ones. They print below the table as ratios
+measured in the same run. ``--profile PATH`` only profiles one warm big fan-out (cProfile, all
+threads; the report is PATH.txt); ``--smoke`` runs everything tiny, with the floor only.
 
 Storage rows (bench/storage.py) compare upload_artifact/download_artifact with the raw minio
 client in the same run, against a local SeaweedFS server: their "pydflow" column is the raw

@@ -58,8 +58,11 @@ pytest: venv
 
 test: lint typecheck pytest
 
+# `make bench`: dflow_nb against pydflow, Parsl, Dask and ProcessPoolExecutor (each in its own
+# bench/.venv-*, made on first use); `make bench PROFILE=1`: a cProfile report of a warm
+# 1,000-way fan-out in bench/results/profile.txt
 bench: venv
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(PROFILE),--profile bench/results/profile)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

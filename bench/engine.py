@@ -21,7 +21,8 @@ every time).
 
 Cases: ``one`` (a single step), ``fan`` (``with_param=argo_range(size)``), ``slices`` (the same
 fan-out by ``Slices`` over a list parameter), ``fan-process`` (``fan`` with
-``wf.submit(python_mode="process")``, dflow_nb only).
+``wf.submit(python_mode="process")``, dflow_nb only), ``chain`` (``size`` Steps in sequence,
+each step's ``x`` the previous step's ``y``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-CASES = ("one", "fan", "slices", "fan-process")
+CASES = ("one", "fan", "slices", "fan-process", "chain")
 
 # The measured program, written as a user would write it (the OP decorated at the top of a
 # script): pydflow ships a function OP of ``__main__`` as the source lines of its file up to the
@@ -69,6 +70,15 @@ def build(case, size):
     elif case in ("fan", "fan-process"):
         args["parameters"] = {{"x": "{{{{item}}}}"}}
         args["with_param"] = argo_range(size)
+    elif case == "chain":  # size steps in sequence, each step's x the previous step's y
+        wf = Workflow(name="bench-chain")
+        prev = None
+        for i in range(size):
+            x = 0 if prev is None else prev.outputs.parameters["y"]
+            prev = Step(name="c%d" % i, template=PythonOPTemplate(inc, image="python:3.8", **extra),
+                        parameters={{"x": x}})
+            wf.add(prev)
+        return wf
     elif case == "slices":
         extra["slices"] = Slices(input_parameter=["x"], output_parameter=["y"])
         args["parameters"] = {{"x": list(range(size))}}
@@ -111,7 +121,11 @@ def run_once(case, size, check):
     elapsed = time.perf_counter() - t0
     if phase != "Succeeded":
         raise RuntimeError("workflow %s ended %s, not Succeeded" % (wf.id, phase))
-    if check:
+    if check and case == "chain":
+        last = wf.query_step(name="c%d" % (size - 1))[0].outputs.parameters["y"].value
+        if int(json.loads(last) if isinstance(last, str) else last) != size:
+            raise RuntimeError("workflow %s: chain ends y=%r, not %d" % (wf.id, last, size))
+    elif check:
         want = (1, 42) if case == "one" else (size, size * (size + 1) // 2)
         got = output_sum(wf)
         if got != want:
@@ -119,11 +133,54 @@ def run_once(case, size, check):
     return elapsed
 
 
+def profiled(fn, path):
+    """Call ``fn`` under cProfile in this thread and in every thread it starts; write the merged
+    stats to ``path`` (and the top of them, by cumulative time, to ``path`` + ".txt")."""
+    import cProfile, io, pstats, threading
+    profs = [cProfile.Profile()]
+
+    def hook(*_):  # the first event of a new thread: give it its own profiler
+        sys.setprofile(None)
+        profs.append(cProfile.Profile())
+        profs[-1].enable()
+
+    threading.setprofile(hook)
+    profs[0].enable()
+    try:
+        return fn()
+    finally:
+        profs[0].disable()
+        threading.setprofile(None)
+        time.sleep(0.2)  # let the run's threads end
+        stats = pstats.Stats(profs[0])
+        for p in profs[1:]:
+            p.create_stats()
+            stats.add(p)
+        stats.dump_stats(path)
+        text = io.StringIO()
+        pstats.Stats(path, stream=text).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(path, stream=text).sort_stats("tottime").print_stats(30)
+        with open(path + ".txt", "w") as f:
+            f.write(text.getvalue())
+
+
 if __name__ == "__main__":
     case, size, warm, check = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+    import os, statistics
     out = {{"cold": run_once(case, size, check)}}
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:  # one more warm run, profiled: the report is the output
+        out["profiled"] = profiled(lambda: run_once(case, size, check), profile)
+    samples, cpus, rss = [], [], []
+    for _ in range(warm):
+        c0 = time.process_time()  # this process's CPU, all threads: the kernel's share
+        samples.append(run_once(case, size, check))
+        cpus.append((time.process_time() - c0) / size)
+        with open("/proc/self/statm") as f:  # resident set now, in MiB
+            rss.append(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
     if warm:
-        out["warm"] = min(run_once(case, size, check) for _ in range(warm))
+        out |= {{"warm": statistics.median(samples), "cpu": statistics.median(cpus),
+                 "samples": samples, "rss_mb": rss}}
     print(json.dumps(out))
 '''
 
@@ -156,8 +213,11 @@ def engine_time(
 ) -> dict[str, float]:
     """Run one case of the program under ``python`` in a fresh temporary working directory.
 
-    Returns ``{"cold": s}`` plus ``{"warm": s}`` (best of ``warm`` further runs in the same
-    process) when ``warm`` > 0. The interpreter's ``bin`` folder goes first on PATH: pydflow's
+    Returns ``{"cold": s}`` plus, when ``warm`` > 0, ``{"warm": s}`` (the median of ``warm``
+    further runs in the same process), ``"cpu"`` (this process' CPU per step in them, median),
+    ``"samples"`` and ``"rss_mb"`` (resident memory after each); with $BENCH_PROFILE set, also
+    ``"profiled"``: one more run under cProfile, its report at that path.
+    The interpreter's ``bin`` folder goes first on PATH: pydflow's
     debug mode runs each step as ``python3 script``, which must be the venv's interpreter (the
     one with dflow). Raises RuntimeError with the tail of the child's stderr on any failure.
     """
@@ -189,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter to run it with")
     parser.add_argument("--case", choices=CASES, default="fan")
     parser.add_argument("--size", type=int, default=50)
-    parser.add_argument("--warm", type=int, default=1, help="runs after the first (best kept)")
+    parser.add_argument("--warm", type=int, default=1, help="runs after the first (median kept)")
     parser.add_argument("--no-check", action="store_true", help="only check Succeeded")
     parser.add_argument("--print-program", action="store_true", help="show the measured code")
     args = parser.parse_args(argv)

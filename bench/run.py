@@ -9,7 +9,14 @@ interpreters, so the ratios are like for like.
     .venv/bin/python bench/run.py [--size 10000] [--runs 7] [--repeat 3] [--no-anchor]
                                   [--no-engine] [--engine-size 50] [--engine-big 1000]
                                   [--no-storage] [--storage-mb 1024] [--storage-files 10000]
-                                  [--storage-repeat 3]
+                                  [--storage-repeat 3] [--chain 100] [--peers pool,parsl,dask]
+                                  [--repeats 10] [--profile PATH] [--smoke]
+
+Issue 17's rows (bench/peers.py): Parsl HTEX, Dask LocalCluster and the ProcessPoolExecutor
+floor, each in its own venv, on the warm 1,000-way fan-out and 100-step chain; the kernel's CPU
+per step; repeated runs in one process and in fresh ones. They print below the table as ratios
+measured in the same run. ``--profile PATH`` only profiles one warm big fan-out (cProfile, all
+threads; the report is PATH.txt); ``--smoke`` runs everything tiny, with the floor only.
 
 Storage rows (bench/storage.py) compare upload_artifact/download_artifact with the raw minio
 client in the same run, against a local SeaweedFS server: their "pydflow" column is the raw
@@ -89,7 +96,7 @@ def measure_ours(size: int, runs: int, repeat: int, notes: list[str]) -> dict[st
     }
 
 
-def engine_cases(size: int, big: int, anchor: bool) -> dict[str, tuple[str, int]]:
+def engine_cases(size: int, big: int, anchor: bool, chain: int = 100) -> dict[str, tuple[str, int]]:
     """What bench/engine.py runs, by result key: (case, fan-out width).
 
     pydflow (``anchor``) runs the three shapes compared side by side; dflow_nb also runs the
@@ -98,6 +105,7 @@ def engine_cases(size: int, big: int, anchor: bool) -> dict[str, tuple[str, int]
     cases = {"one": ("one", 1), "fan": ("fan", size), "slices": ("slices", size)}
     if not anchor:
         cases |= {"fan-process": ("fan-process", size), "fan-big": ("fan", big)}
+        cases |= {"chain": ("chain", chain)}
     return cases
 
 
@@ -228,6 +236,7 @@ def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
         ("slices", f"{n}-way fan-out by Slices", "slices", None, None),
         ("fan-process", f"{n}-way fan-out, python_mode=process", "fan", None, None),
         ("fan-big", f"{big:,}-way fan-out", None, 5.0, None),
+        ("chain", f"{width('chain')}-step chain", None, None, None),
     ]
     for key, what, anchor_key, target, min_ratio in shapes:
         if key not in ours and (anchor_key is None or anchor_key not in anchor):
@@ -240,6 +249,94 @@ def engine_rows(ours: dict[str, Any], anchor: dict[str, Any]) -> list[Row]:
         per_step = (many - one) / big
         out.append(Row(f"pool overhead/step: ({big:,}-way - 1 step)/{big:,}", per_step, None, 0.01))
     return out
+
+
+def measure_peers(
+    fan: int, chain: int, warm: int, peers: list[str], notes: list[str]
+) -> dict[str, Any]:
+    """Parsl HTEX, Dask LocalCluster and the ProcessPoolExecutor floor on the warm shapes."""
+    from peers import peer_time, peer_version
+
+    out: dict[str, Any] = {}
+    for peer in peers:
+        got: dict[str, Any] = {"version": _attempt(f"{peer} version", notes,
+                                                   lambda p=peer: peer_version(p))}  # fmt: skip
+        for case, size in (("fan", fan), ("chain", chain)):
+            got[case] = _attempt(
+                f"{peer} {case} x{size}",
+                notes,
+                lambda p=peer, c=case, n=size: peer_time(p, c, n, warm),
+            )
+        out[peer] = got
+    return out
+
+
+def measure_repeats(big: int, rounds: int, notes: list[str]) -> dict[str, Any]:
+    """``rounds`` warm fan-outs in one process, and ``rounds`` fresh processes (one run each):
+    the last against the first, and the resident memory after each warm run."""
+    warm = _attempt(
+        "repeated warm runs", notes,
+        lambda: engine_time(sys.executable, "dflow_nb", "fan", big, rounds, False),
+    )  # fmt: skip
+    fresh = [
+        _attempt(f"fresh run {i}", notes,
+                 lambda: engine_time(sys.executable, "dflow_nb", "fan", big, 0, False))
+        for i in range(rounds)
+    ]  # fmt: skip
+    return {"warm": warm, "fresh": [f["cold"] for f in fresh if f]}
+
+
+def target_lines(ours: dict[str, Any], peers: dict[str, Any], anchor: dict[str, Any], big: int,
+                 repeats: dict[str, Any] | None) -> list[str]:  # fmt: skip
+    """Issue 17's targets, each a ratio measured in this run, and whether it is met."""
+    eng, pyd = ours.get("engine") or {}, (anchor.get("engine") or {})
+    lines = ["targets (ratio = theirs / ours, measured in this run):"]
+
+    def line(what: str, ratio: float | None, want: str, ok: bool | None) -> None:
+        r = "-" if ratio is None else f"{ratio:.2f}x"
+        lines.append(
+            f"  {what:<62} {r:>9}  {want:<12} {'-' if ok is None else 'yes' if ok else 'NO'}"
+        )
+
+    def t(side: dict[str, Any] | None, phase: str = "warm") -> float | None:
+        return None if not side else side.get(phase)
+
+    fan, py_fan = t(eng.get("fan"), "cold"), t(pyd.get("fan"), "cold")
+    ratio = py_fan / fan if fan and py_fan else None
+    line("50-way fan-out cold: pydflow debug / dflow_nb", ratio, ">= 100x",
+         None if ratio is None else ratio >= 100)  # fmt: skip
+    for shape, key in (("warm 1,000-way fan-out", "fan-big"), ("warm 100-step chain", "chain")):
+        mine = t(eng.get(key))
+        for peer in ("parsl", "dask", "pool"):
+            theirs = t((peers.get(peer) or {}).get("fan" if key == "fan-big" else "chain"))
+            ratio = theirs / mine if mine and theirs else None
+            want = "floor" if peer == "pool" else "> 1x"
+            line(f"{shape}: {peer} / dflow_nb", ratio, want,
+                 None if ratio is None or peer == "pool" else ratio > 1)  # fmt: skip
+    cpu = (eng.get("fan-big") or {}).get("cpu")
+    floor = ((peers.get("pool") or {}).get("fan") or {}).get("cpu")
+    if cpu is not None:
+        lines.append(f"  kernel CPU per step, warm {big:,}-way: {cpu * 1e3:.3f} ms"
+                     f"  (< 0.5 ms: {'yes' if cpu < 5e-4 else 'NO'})")  # fmt: skip
+    if cpu and floor:
+        line(
+            "kernel CPU/step: dflow_nb / ProcessPoolExecutor",
+            cpu / floor,
+            "<= 5x",
+            cpu / floor <= 5,
+        )
+    if repeats:
+        w = (repeats.get("warm") or {}).get("samples") or []
+        rss = (repeats.get("warm") or {}).get("rss_mb") or []
+        f = repeats.get("fresh") or []
+        for what, s in (("warm runs in one process", w), ("fresh processes", f)):
+            if len(s) >= 2:
+                line(f"{len(s)} {what}: last / first ({s[0]:.2f} -> {s[-1]:.2f} s)",
+                     s[-1] / s[0], "<= 1.10x", s[-1] / s[0] <= 1.10)  # fmt: skip
+        if len(rss) >= 2:
+            line(f"memory over the warm runs ({rss[0]:.0f} -> {rss[-1]:.0f} MiB)",
+                 rss[-1] / rss[0], "<= 1.10x", rss[-1] / rss[0] <= 1.10)  # fmt: skip
+    return lines
 
 
 def render(
@@ -276,6 +373,34 @@ def render(
     return "\n".join(lines)
 
 
+def peer_lines(peers: dict[str, Any]) -> list[str]:
+    """The peers' warm times (median of 3 runs in one process) and their submitting process'
+    CPU per task, one line per peer and shape."""
+    out = []
+    for peer, got in peers.items():
+        for case in ("fan", "chain"):
+            r = got.get(case)
+            if r:
+                name = got.get("version") or peer
+                out.append(
+                    f"{name:<22} {case:<6} cold {r['cold']:.3f} s, warm {r['warm']:.3f} s, "
+                    f"parent CPU/task {r['cpu'] * 1e3:.3f} ms"
+                )
+    return out
+
+
+def profile(big: int, path: str) -> int:
+    """Profile one warm big fan-out in the kernel (all threads); print where the report is."""
+    import os
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    os.environ["BENCH_PROFILE"] = os.path.abspath(path)
+    times = engine_time(sys.executable, "dflow_nb", "fan", big, 1, True)
+    print(f"warm {big:,}-way fan-out: {times['warm']:.3f} s (unprofiled), "
+          f"{times['profiled']:.3f} s profiled; report: {os.path.abspath(path)}.txt")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the table, save it as JSON; exit 1 if a dflow_nb measurement failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -298,8 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engine-warm",
         type=int,
-        default=1,
-        help="warm reruns per case after the cold run (best is kept)",
+        default=3,
+        help="warm reruns per case after the cold run (the median is kept)",
     )
     parser.add_argument(
         "--anchor-attempts",
@@ -318,14 +443,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--storage-repeat", type=int, default=3, help="alternated runs per side of the big file"
     )
+    parser.add_argument("--chain", type=int, default=100, help="length of the chain")
+    parser.add_argument(
+        "--peers", default="pool,parsl,dask",
+        help="comma-separated peers run on the warm shapes (bench/peers.py); '' for none",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeats", type=int, default=10,
+        help="warm runs in one process, and fresh processes, of the big fan-out (0: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", metavar="PATH",
+        help="only profile one warm run of the big fan-out (cProfile, all threads) to PATH; "
+        "the report is PATH.txt",
+    )  # fmt: skip
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the tests")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.size, args.runs, args.repeat, args.engine_size, args.engine_big = 200, 1, 1, 10, 20
+        args.chain, args.repeats, args.storage, args.no_anchor = 5, 2, False, True
+        args.peers = "pool"
+    if args.profile:
+        return profile(args.engine_big, args.profile)
 
     notes: list[str] = []
     ours = measure_ours(args.size, args.runs, args.repeat, notes)
     notes += compile_errors("dflow_nb", ours)
     if args.engine:
-        cases = engine_cases(args.engine_size, args.engine_big, anchor=False)
+        cases = engine_cases(args.engine_size, args.engine_big, anchor=False, chain=args.chain)
         ours["engine"] = measure_engine(sys.executable, "dflow_nb", cases, args.engine_warm, notes)
+    peers = [p for p in args.peers.split(",") if p] if args.engine else []
+    ours["peers"] = measure_peers(args.engine_big, args.chain, 3, peers, notes) if peers else {}
+    repeats = None
+    if args.engine and args.repeats:
+        repeats = measure_repeats(args.engine_big, args.repeats, notes)
     if args.storage:
         from storage import storage_times
 
@@ -353,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
     info = machine() | {"anchor": anchor.get("version", "not measured")}
     samples = storage_samples(ours["storage"]) if ours.get("storage") else []
+    if args.engine:
+        samples += peer_lines(ours["peers"])
+        samples += target_lines(ours, ours["peers"], anchor, args.engine_big, repeats)
+    ours["repeats"] = repeats
     print(render(rows(ours, anchor, args.size), info, notes, samples))
     try:
         RESULTS.parent.mkdir(exist_ok=True)

@@ -79,3 +79,25 @@ def test_a_run_shows_a_short_stable_repr(tmp_path: Path) -> None:
     assert repr(run) == f"LocalRun(id={run.id!r})"  # what a notebook shows: no 0x address
     assert run.wait(30) == "Succeeded" and repr(run) == f"LocalRun(id={run.id!r})"
     assert repr(_FinishedRun(run.manifest, run.status_dict(), run.id, run.run_dir)) == repr(run)
+
+
+def test_a_finished_run_let_go_is_read_back_from_its_folder() -> None:
+    """Memory stays flat over repeated runs: a finished run nothing holds any more is freed, and
+    a query by its id reads its folder, with the same phase and nodes."""
+    import gc
+
+    from dflow_nb.engine import backend
+
+    one = {"name": "main", "container": {"image": "a", "command": ["true"]}}
+    manifest = {"metadata": {"generateName": "keep-"},
+                "spec": {"entrypoint": "main", "templates": [one]}}  # fmt: skip
+    run = LocalBackend().submit(json.loads(json.dumps(manifest)))
+    assert run.wait(30) == "Succeeded"
+    run_id, nodes = run.id, set(run.status_dict()["nodes"])
+    assert attach(run_id) is run  # held: the same object
+    del run
+    gc.collect()
+    assert run_id not in backend._runs and run_id not in backend._done
+    back = attach(run_id)
+    assert back.query_status() == "Succeeded"
+    assert set(back.status_dict()["nodes"]) == nodes

@@ -224,3 +224,33 @@ def test_a_queued_step_hears_pending_then_running_when_it_gets_a_worker(tmp_path
         asyncio.run(go())
     finally:
         p.shutdown()
+
+
+def test_the_environment_goes_as_a_difference(tmp_path: Path) -> None:
+    """A step is sent only the variables that differ from its worker's environment, and still
+    sees them all: one set after the worker started, one changed, the rest inherited."""
+    from dflow_nb.engine.pool import _with_env_delta
+
+    base = {"PATH": "/bin", "HOME": "/root", "FOO": "old"}
+    call = {"env": {"PATH": "/bin", "HOME": "/root", "FOO": "new", "BAR": "1"}, "cwd": "/"}
+    assert _with_env_delta(call, base) == {"env": {"FOO": "new", "BAR": "1"}, "cwd": "/"}
+    one = WorkerPool(1)
+    try:
+
+        async def go() -> Any:
+            await call_(one, tmp_path / "a", noop, 1)  # the worker is up
+            os.environ["DFLOW_NB_TEST_LATE"] = "late"
+            try:
+                env = {**os.environ, "FOO": "bar", "TMPDIR": str(tmp_path / "b" / "tmp")}
+                return await call_(one, tmp_path / "b", probe, 1, env=env)
+            finally:
+                del os.environ["DFLOW_NB_TEST_LATE"]
+
+        assert asyncio.run(go()).exit_code == 0
+        out = tmp_path / "b" / "tmp" / "outputs" / "parameters"
+        assert (out / "env").read_text() == "bar"
+    finally:
+        one.shutdown()
+
+
+call_ = call

@@ -135,7 +135,7 @@ def test_reattach_from_journal_in_a_new_object() -> None:
     assert wf.wait(60) == "Succeeded"
     from dflow_nb.engine import backend
 
-    backend._runs.pop(wf.id)  # as after a kernel restart
+    backend.forget(wf.id)  # as after a kernel restart
     again = Workflow(id=wf.id)
     assert again.query_status() == "Succeeded"
     assert again.query_step(name="one")[0].outputs.parameters["y"].value == 42

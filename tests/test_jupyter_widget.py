@@ -265,7 +265,7 @@ def test_reattached_from_the_journal(sent: Sent, monkeypatch: pytest.MonkeyPatch
     wf.add(Step("talk", template=CHATTY, parameters={"n": 3}))
     wf.submit()
     wf.wait(30)
-    monkeypatch.delitem(local_backend._runs, str(wf.id))  # as in a restarted kernel
+    local_backend.forget(str(wf.id))  # as in a restarted kernel
     again = Workflow(id=wf.id)
     w = WorkflowWidget(again)
     assert [n["key"] for n in w.graph["nodes"]] == ["talk"]  # from the run's manifest

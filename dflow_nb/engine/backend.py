@@ -23,6 +23,7 @@ import re
 import string
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,28 @@ __all__ = ["LocalBackend", "LocalRun", "attach"]
 
 _runs: dict[str, LocalRun] = {}
 _runs_lock = threading.Lock()
+# A finished run stays in memory while something holds it (the user's Workflow, a widget):
+# `_done` only refers to it weakly. Once let go, a query by its id reads it back from its folder,
+# like another process' run, so memory stays flat over repeated runs.
+_done: weakref.WeakValueDictionary[str, LocalRun] = weakref.WeakValueDictionary()
+_dirs: dict[str, Path] = {}  # run id -> its folder, for finished runs (a path each)
+
+
+def _let_go(run: LocalRun) -> None:
+    """The run ended: hold it weakly from now on."""
+    with _runs_lock:
+        if _runs.get(run.id) is run:
+            del _runs[run.id]
+        _done[run.id] = run
+        _dirs[run.id] = run.run_dir
+
+
+def forget(run_id: str) -> None:
+    """Drop this process' copy of a run, as a restarted kernel would not have it: later
+    queries by its id read its folder (tests use this)."""
+    with _runs_lock:
+        _runs.pop(run_id, None)
+        _done.pop(run_id, None)
 
 
 def _suffix() -> str:
@@ -227,10 +250,10 @@ class _FinishedRun(LocalRun):
 def attach(run_id: str) -> LocalRun:
     """The run with this id: live in this process, else read back from its folder."""
     with _runs_lock:
-        run = _runs.get(run_id)
+        run = _runs.get(run_id) or _done.get(run_id)
+        run_dir = _dirs.get(run_id) or _workdir() / run_id
     if run is not None:
         return run
-    run_dir = _workdir() / run_id
     manifest, status = read_run(run_dir)
     return _FinishedRun(manifest, status, run_id, run_dir)
 
@@ -309,6 +332,7 @@ class LocalBackend:
                 finally:
                     run.status.finished.set()
                     loop.close()
+                    _let_go(run)
             if interrupted is not None:
                 raise interrupted
 

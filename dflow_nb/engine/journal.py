@@ -24,6 +24,10 @@ __all__ = ["Journal", "read_run"]
 _WRITE_EVERY = 0.5
 STATUS_JSON = "status.json"
 """The whole status in Argo's shape; ``status`` beside it holds only the phase (dflow)."""
+# ``status.json`` is the whole run (O(nodes) to write): the pause between two writes grows with the
+# cost of the last one so that writing it takes at most ~1/_WRITE_SHARE of the engine's time
+# on a big run. The heartbeat's flush() still writes what was held back (crash safety).
+_WRITE_SHARE = 20
 
 
 class Journal:
@@ -33,7 +37,9 @@ class Journal:
         self.run_dir = run_dir
         self.status = status
         self._last = 0.0
+        self._every = _WRITE_EVERY
         self._dirty = False
+        self._rel: dict[str, str] = {}  # node id -> its step folder relative to run_dir
         self._lock = threading.Lock()
         self._dirs: dict[str, Path] = {}
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -45,33 +51,37 @@ class Journal:
     ) -> None:
         """Record a Pod step's folder and inputs as it starts."""
         self._dirs[node["id"]] = step_dir
-        self.status.update(node["id"], _step_dir=str(step_dir))
-        pdir = step_dir / "inputs" / "parameters"
-        pdir.mkdir(parents=True, exist_ok=True)
+        sd = str(step_dir)
+        self._rel[node["id"]] = os.path.relpath(sd, self.run_dir)
+        self.status.update(node["id"], _step_dir=sd)
+        if not os.path.isdir(sd):  # the scheduler made it (_step_dir); a stat, not a mkdir
+            os.makedirs(sd, exist_ok=True)
+        pdir = None  # made when there is a parameter to put in it
         for p in (tmpl.get("inputs") or {}).get("parameters") or []:
             value = local.get(f"inputs.parameters.{p['name']}")
             if value is not None:
-                (pdir / p["name"]).write_text(value)
-        (step_dir / "type").write_text("Pod")
-        (step_dir / "phase").write_text("Running")
+                if pdir is None:
+                    pdir = _subdir(sd, "inputs", "parameters")
+                _write(os.path.join(pdir, p["name"]), value)
+        _write(os.path.join(sd, "type"), "Pod")
+        _write(os.path.join(sd, "phase"), "Running")
         self._changed()
 
     def node_done(self, node: dict[str, Any]) -> None:
         step_dir = self._dirs.get(node["id"])
         if step_dir is not None:
-            (step_dir / "phase").write_text(node.get("phase", ""))
+            sd = str(step_dir)
+            _write(os.path.join(sd, "phase"), node.get("phase", ""))
             params = (node.get("outputs") or {}).get("parameters") or []
             if params:
-                odir = step_dir / "outputs" / "parameters"
-                odir.mkdir(parents=True, exist_ok=True)
+                odir = _subdir(sd, "outputs", "parameters")
                 for p in params:
-                    (odir / p["name"]).write_text(p.get("value", ""))
+                    _write(os.path.join(odir, p["name"]), p.get("value", ""))
         self._changed()
 
     def _changed(self) -> None:
         now = time.monotonic()
-        if now - self._last >= _WRITE_EVERY:
-            self._last = now
+        if now - self._last >= self._every:
             self.write_status()
         else:
             self._dirty = True
@@ -85,18 +95,42 @@ class Journal:
     def write_status(self) -> None:
         """Write ``status`` atomically (a reader never sees half a file)."""
         with self._lock:
+            began = time.monotonic()
             self._dirty = False
             data = self.status.to_dict()
             for nid, n in data["nodes"].items():
-                sd = self.status.nodes.get(nid, {}).get("_step_dir")
-                if sd:
-                    n["dflowNbStepDir"] = os.path.relpath(sd, self.run_dir)
+                rel = self._rel.get(nid)
+                if rel is None:
+                    sd = self.status.nodes.get(nid, {}).get("_step_dir")
+                    if sd:  # a step folder set elsewhere than node_started
+                        rel = self._rel[nid] = os.path.relpath(sd, self.run_dir)
+                if rel:
+                    n["dflowNbStepDir"] = rel
             tmp = self.run_dir / "status.json.tmp"
             tmp.write_text(json.dumps(data))
             os.replace(tmp, self.run_dir / STATUS_JSON)
             tmp = self.run_dir / "status.tmp"
             tmp.write_text(str(data.get("phase") or "Pending"))
             os.replace(tmp, self.run_dir / "status")
+            self._last = time.monotonic()
+            self._every = max(_WRITE_EVERY, _WRITE_SHARE * (self._last - began))
+
+
+def _subdir(parent: str, *names: str) -> str:
+    """``parent/names...``, made one level at a time (a mkdir each; makedirs tries more)."""
+    path = parent
+    for name in names:
+        path = os.path.join(path, name)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+    return path
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:

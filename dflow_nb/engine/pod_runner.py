@@ -217,10 +217,12 @@ async def _run_pod(
         task = asyncio.ensure_future(run_pod(req))
         self._tasks.add(task)
         try:
+            poll = 0.5  # progress and a queued job's state: read less often as a step goes on
             while True:
-                done, _ = await asyncio.wait({task}, timeout=0.5)
+                done, _ = await asyncio.wait({task}, timeout=poll)
                 if done:
                     break
+                poll = min(poll * 1.5, 2.0)
                 prog = read_progress(step_dir)
                 if prog and prog != self.status.nodes[node["id"]].get("progress"):
                     self.status.update(node["id"], progress=prog)

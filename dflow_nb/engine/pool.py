@@ -127,7 +127,7 @@ def _run_call(call: dict[str, Any]) -> tuple[int, str]:
         os.dup2(fd, 2)
         os.close(fd)
         sys.stdout = _Tee(old_stdout, tail, fileno=1)
-        os.environ.update(call["env"])
+        os.environ.update(call["env"])  # the step's environment, as a difference from ours
         tempfile.tempdir = None  # re-read TMPDIR for this step
         sys.path[:0] = list(call.get("sys_path") or [])
         try:
@@ -307,6 +307,14 @@ def _learn(call: dict[str, Any], imported: list[str]) -> None:
 # kernel side
 
 
+def _with_env_delta(call: dict[str, Any], base: dict[str, str]) -> dict[str, Any]:
+    """``call`` with ``env`` cut to what differs from the worker's own environment ``base``
+    (the worker applies ``env`` over its own, as before): a step sends a few variables, not
+    the whole environment."""
+    env: dict[str, str] = call["env"]
+    return {**call, "env": {k: v for k, v in env.items() if base.get(k) != v}}
+
+
 class _Worker:
     """One worker process and its end of the socket pair.
 
@@ -321,6 +329,8 @@ class _Worker:
 
         parent, child = socket.socketpair()
         path = [os.path.abspath(p) for p in sys.path]  # relative would mean the workdir
+        # what the worker's environment is (it inherits ours): steps send the difference
+        self.base_env: dict[str, str] = dict(os.environ)
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", _BOOT.format(fd=child.fileno())],
@@ -518,7 +528,7 @@ class WorkerPool:
         call = {
             "spec": spec,
             "tmp_root": tmp_root,
-            "env": dict(env),
+            "env": env,  # not copied: _call sends its difference from the worker's
             "cwd": cwd,
             "log_path": log_path,
             "sys_path": list(sys_path or []),
@@ -561,7 +571,7 @@ class WorkerPool:
             if not (isinstance(msg, tuple) and msg and msg[0] == "ready"):
                 raise EOFError(f"unexpected message from a new worker: {msg!r}")
             worker.ready = True
-        worker.conn.send(call)
+        worker.conn.send(_with_env_delta(call, worker.base_env))
         result: tuple[int, str] | None = None
         # cancelled or EOF meanwhile: `worker.child` stays set, and `kill()` ends its group
         while True:

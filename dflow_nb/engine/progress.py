@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["DEFAULT", "add", "complete", "sum_progress", "valid"]
@@ -19,14 +20,28 @@ _PROGRESS = re.compile(r"(\d+)/(\d+)")
 
 
 def _parts(p: Any) -> tuple[int, int] | None:
-    m = _PROGRESS.fullmatch(p) if isinstance(p, str) else None
+    return _parse(p) if isinstance(p, str) else None
+
+
+@lru_cache(maxsize=4096)  # a run has few distinct progress texts and sums them per status write
+def _parse(p: str) -> tuple[int, int] | None:
+    m = _PROGRESS.fullmatch(p)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _valid_parts(p: tuple[int, int] | None) -> bool:
+    return p is not None and 0 <= p[0] <= p[1] and p[1] > 0
+
+
+def _pod_parts(node: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The pod's progress as ``(N, M)`` when valid (what a sum counts), else None."""
+    parts = _parts(_pod_progress(node))
+    return parts if _valid_parts(parts) else None
 
 
 def valid(p: Any) -> bool:
     """``Progress.IsValid``: ``N/M`` with 0 <= N <= M and M > 0."""
-    parts = _parts(p)
-    return parts is not None and 0 <= parts[0] <= parts[1] and parts[1] > 0
+    return _valid_parts(_parts(p))
 
 
 def add(a: str, b: str) -> str:
@@ -52,27 +67,29 @@ def _pod_progress(node: Mapping[str, Any]) -> str:
 
 def sum_progress(nodes: Mapping[str, Mapping[str, Any]]) -> tuple[str, dict[str, str]]:
     """``UpdateProgress``: the workflow's progress and each non-pod node's (valid sums only)."""
-    total = "0/0"
-    for n in nodes.values():
-        if n.get("type") == "Pod" and valid(_pod_progress(n)):
-            total = add(total, _pod_progress(n))
-    memo: dict[str, str] = {}
+    pods: dict[str, tuple[int, int] | None] = {}  # each pod parsed once per sum
+    done, todo = 0, 0
+    for nid, n in nodes.items():
+        if n.get("type") == "Pod":
+            parts = pods[nid] = _pod_parts(n)
+            if parts is not None:
+                done, todo = done + parts[0], todo + parts[1]
     out: dict[str, str] = {}
     for nid, n in nodes.items():
         if n.get("type") == "Pod":
             continue
-        p = _below(nodes, nid, memo)
-        if valid(p):
-            out[nid] = p
-    return total, out
+        p = _below(nodes, nid, pods)
+        if _valid_parts(p):
+            out[nid] = f"{p[0]}/{p[1]}"
+    return f"{done}/{todo}", out
 
 
-def _below(nodes: Mapping[str, Mapping[str, Any]], root: str, memo: dict[str, str]) -> str:
+def _below(
+    nodes: Mapping[str, Mapping[str, Any]], root: str, pods: dict[str, tuple[int, int] | None]
+) -> tuple[int, int]:
     """``sumProgress``, iteratively (deep trees must not recurse): pods under ``root``."""
-    if root in memo:
-        return memo[root]
     seen: set[str] = set()
-    total = "0/0"
+    done, todo = 0, 0
     stack = list((nodes.get(root) or {}).get("children") or [])
     while stack:
         cid = stack.pop()
@@ -82,8 +99,9 @@ def _below(nodes: Mapping[str, Mapping[str, Any]], root: str, memo: dict[str, st
         child = nodes.get(cid)
         if child is None:
             continue
-        if child.get("type") == "Pod" and valid(_pod_progress(child)):
-            total = add(total, _pod_progress(child))
+        if child.get("type") == "Pod":
+            parts = pods[cid] if cid in pods else _pod_parts(child)
+            if parts is not None:
+                done, todo = done + parts[0], todo + parts[1]
         stack.extend(child.get("children") or [])
-    memo[root] = total
-    return total
+    return done, todo

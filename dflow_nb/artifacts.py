@@ -26,7 +26,15 @@ from typing import Any
 
 from .config import config
 
-__all__ = ["S3Artifact", "download_artifact", "upload_artifact"]
+__all__ = [
+    "S3Artifact",
+    "catalog_of_artifact",
+    "copy_artifact",
+    "download_artifact",
+    "path_list_of_artifact",
+    "path_object_of_artifact",
+    "upload_artifact",
+]
 
 
 class S3Artifact:
@@ -297,10 +305,16 @@ def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str
     return _download_local(key, dst, sub_path)
 
 
-def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
+def _local_path(key: str) -> Path:
+    """Where a local artifact's key lives: the local store, else the engine's run folders."""
     src = _store() / key
     if not src.exists():
         src = Path(config.get("debug_workdir") or ".") / key
+    return src
+
+
+def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
+    src = _local_path(key)
     if not src.exists():
         raise FileNotFoundError(
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
@@ -324,3 +338,107 @@ def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
             shutil.copy2(item, target)
         out.append(str(target))
     return out
+
+
+# --- dflow's catalog functions (``utils.py``: catalog_of_artifact, copy_artifact, ...) --------
+def _key_of(art: Any) -> str | None:
+    """dflow's ``get_key``: the key of an artifact object, a dict, or a key string."""
+    if isinstance(art, str):
+        return art
+    s3 = getattr(art, "s3", None)
+    key = getattr(s3, "key", None) if s3 is not None else getattr(art, "key", None)
+    if key is None and isinstance(art, dict):
+        key = art.get("key") or (art.get("s3") or {}).get("key")
+    return key if isinstance(key, str) and key else None
+
+
+def catalog_of_artifact(
+    art: Any, storage_client: Any = None, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """The catalog entries (``{"dflow_list_item": path, "order": i}``) an artifact carries.
+
+    dflow reads the objects of ``<key>/<catalog_dir_name>/``; so does this, on the local store
+    or S3; an archived artifact (``.tgz``) is fetched to read the catalog it holds. An artifact
+    without a catalog (or without a key) gives ``[]``.
+    """
+    import tempfile
+
+    from .runtime import artifacts as catalogs
+    from .storage.archive import is_archive_key
+    from .storage.objects import client_for
+    from .storage.settings import s3_enabled
+
+    key = _key_of(art)
+    if key is None:
+        return []
+    catalog_dir = _catalog_dir()
+    if storage_client is None and not s3_enabled():
+        root = _local_path(key)
+        return catalogs.catalog_of(root, catalog_dir) if root.is_dir() else []
+    client = client_for(storage_client)
+    with tempfile.TemporaryDirectory() as tmp:
+        if is_archive_key(key):
+            from .storage import remote
+
+            remote.download(client, key, Path(tmp), extract=True, catalog_dir=None)
+            return catalogs.catalog_of(tmp, catalog_dir)
+        from .storage.objects import _single_folder
+
+        prefix = _single_folder(client, key) + catalog_dir + "/"
+        for i, obj in enumerate(client.list(prefix, recursive=True)):
+            client.download(obj, os.path.join(tmp, catalog_dir, f"{i:06d}"))
+        return catalogs.catalog_of(tmp, catalog_dir)
+
+
+def path_list_of_artifact(art: Any, **kwargs: Any) -> list[Any]:
+    """The artifact's paths in catalog order (dflow's ``convert_dflow_list`` of its catalog)."""
+    from .runtime.artifacts import _order_key
+
+    catalog = sorted(catalog_of_artifact(art, **kwargs), key=lambda x: _order_key(x["order"]))
+    return [x.get("dflow_list_item") for x in catalog]
+
+
+def path_object_of_artifact(art: Any, **kwargs: Any) -> Any:
+    """The path object (list or dict, relative paths) the artifact's catalog describes."""
+    from .runtime.artifacts import assemble_path_object
+
+    return assemble_path_object(catalog_of_artifact(art, **kwargs))
+
+
+def copy_artifact(src: Any, dst: Any, sort: bool = False, **kwargs: Any) -> S3Artifact:
+    """Copy an artifact's objects below another's key, on the store (dflow's copy_artifact).
+
+    With ``sort``, the copied entries are renumbered after ``dst``'s last order and written as
+    a new catalog of ``dst``, so ``path_list_of_artifact(dst)`` gives ``dst``'s paths then
+    ``src``'s. Works on plain-object artifacts (``archive=None``, step outputs in the local
+    store); an archived artifact is one object and is copied as one.
+    """
+    import tempfile
+
+    from .storage.objects import client_for, copy_s3
+
+    src_key, dst_key = _key_of(src), _key_of(dst)
+    if src_key is None or dst_key is None:
+        raise FileNotFoundError(
+            f"copy_artifact: {'src' if src_key is None else 'dst'} has no key in the storage "
+            "(pass an artifact from upload_artifact or a step's outputs)"
+        )
+    client = client_for(kwargs.get("storage_client"))
+    ignore_catalog = False
+    if sort:
+        src_catalog = catalog_of_artifact(src, **kwargs)
+        dst_catalog = catalog_of_artifact(dst, **kwargs)
+        if src_catalog and dst_catalog:
+            offset = max(int(x["order"]) for x in dst_catalog) + 1
+            for item in src_catalog:
+                item["order"] += offset
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                f.write(json.dumps({"path_list": src_catalog}))
+            try:
+                name = f"{dst_key.rstrip('/')}/{_catalog_dir()}/{uuid.uuid4()}"
+                client.upload(name, f.name)
+            finally:
+                os.unlink(f.name)
+            ignore_catalog = True
+    copy_s3(src_key, dst_key, ignore_catalog=ignore_catalog, storage_client=client)
+    return S3Artifact(dst_key)

@@ -204,3 +204,43 @@ def test_uploads_reach_the_op_as_in_dflow(workdir: Path, tmp_path: Path) -> None
         assert files_under(out) == {"iter0/a.txt": "A", "iter1/a.txt": "A"}
     finally:
         dflow_config.update(saved)
+
+
+def test_catalog_functions_of_dflow_utils(workdir: Path, tmp_path: Path) -> None:
+    """dflow's catalog_of_artifact / path_list_of_artifact / path_object_of_artifact."""
+    from dflow_nb.artifacts import (
+        catalog_of_artifact,
+        path_list_of_artifact,
+        path_object_of_artifact,
+    )
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (workdir / name).write_text(name)
+    listed = upload_artifact(["b.txt", "a.txt"])
+    assert catalog_of_artifact(listed) == [
+        {"dflow_list_item": "b.txt", "order": 0},
+        {"dflow_list_item": "a.txt", "order": 1},
+    ]
+    assert path_list_of_artifact(listed) == ["b.txt", "a.txt"]
+    assert path_object_of_artifact(upload_artifact({"x": "a.txt", "y": ["b.txt"]})) == {
+        "x": "a.txt",
+        "y": ["b.txt"],
+    }
+    assert catalog_of_artifact(None) == [] and catalog_of_artifact(S3Artifact("upload/no")) == []
+
+
+def test_copy_artifact_sorted_appends_the_catalog(workdir: Path, tmp_path: Path) -> None:
+    """dflow's copy_artifact(src, dst, sort=True): dst's paths, then src's, in one artifact."""
+    from dflow_nb.artifacts import copy_artifact, path_list_of_artifact
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (workdir / name).write_text(name)
+    dst = upload_artifact(["a.txt"])
+    src = upload_artifact(["b.txt", "c.txt"])
+    out = copy_artifact(src, dst, sort=True)
+    assert out.key == dst.key
+    assert path_list_of_artifact(dst) == ["a.txt", "b.txt", "c.txt"]
+    got = download_artifact(dst, path=tmp_path / "out")
+    assert [Path(p).read_text() for p in got] == ["a.txt", "b.txt", "c.txt"]
+    with pytest.raises(FileNotFoundError, match="copy_artifact: src has no key"):
+        copy_artifact(None, dst)

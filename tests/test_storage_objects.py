@@ -67,3 +67,19 @@ def test_a_listed_name_never_lands_outside_the_target(tmp_path: Path) -> None:
 def test_missing_path(store: Path) -> None:
     with pytest.raises(FileNotFoundError, match="upload_s3: no such file or directory"):
         upload_s3("nope")
+
+
+def test_on_s3_with_the_catalog_functions(s3: object, tmp_path: Path) -> None:
+    """The same calls on S3: plain objects, and the catalog of a tgz or a plain upload."""
+    from dflow_nb import upload_artifact
+    from dflow_nb.artifacts import copy_artifact, path_list_of_artifact
+
+    Path("x.txt").write_text("X")
+    Path("y.txt").write_text("Y")
+    key = upload_s3("x.txt")
+    download_s3(key, path=tmp_path / "o", recursive=False)
+    assert (tmp_path / "o" / "x.txt").read_text() == "X"
+    assert path_list_of_artifact(upload_artifact(["y.txt", "x.txt"])) == ["y.txt", "x.txt"]
+    dst = upload_artifact(["x.txt"], archive=None)
+    copy_artifact(upload_artifact(["y.txt"], archive=None), dst, sort=True)
+    assert path_list_of_artifact(dst) == ["x.txt", "y.txt"]

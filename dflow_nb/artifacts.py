@@ -41,19 +41,48 @@ class S3Artifact:
     """An artifact in the store, usable as a step's input artifact: ``artifacts={"x": art}``."""
 
     def __init__(
-        self, key: str, *, urn: str = "", path_list: list[dict[str, Any]] | None = None
+        self,
+        key: str,
+        *,
+        urn: str = "",
+        path_list: list[dict[str, Any]] | None = None,
+        local_root: str | None = None,
     ) -> None:
         self.key = key
         self.urn = urn
         self.path_list: list[dict[str, Any]] = list(path_list or [])
         """dflow's catalog of what was uploaded: ``[{"dflow_list_item": path, "order": i}]``."""
+        self.local_root = local_root
+        """The local store the upload went to (absolute), when artifacts stay local."""
 
     def to_argo_source(self) -> dict[str, Any]:
+        """Where a step reads this artifact from.
+
+        A local upload made while another store was current (``upload_artifact`` called in
+        another working directory) is named by its absolute path (``local_source``).
+        """
+        if self.local_root is not None and self.local_root != str(_store()):
+            return self.local_source()
         return {"s3": {"key": self.key}}
+
+    def local_source(self) -> dict[str, Any]:
+        """This artifact's location as a record that holds from any working directory.
+
+        A local upload is named by its absolute path, as dflow's debug mode records its
+        uploads (``utils.upload_s3``); ``modify_output_artifact`` records this (dpgen2's
+        restarts upload after ``os.chdir`` and reuse the step after changing back).
+        """
+        if self.local_root is None:
+            return {"s3": {"key": self.key}}
+        return {"s3": {"key": str(Path(self.local_root) / self.key)}}
 
     def sub_path(self, path: str) -> S3Artifact:
         """dflow's ``art.sub_path("x")``: the file or folder ``x`` of this artifact."""
-        return S3Artifact(f"{self.key.rstrip('/')}/{str(path).lstrip('/')}", urn=self.urn)
+        return S3Artifact(
+            f"{self.key.rstrip('/')}/{str(path).lstrip('/')}",
+            urn=self.urn,
+            local_root=self.local_root,
+        )
 
     def __repr__(self) -> str:
         return f"S3Artifact(key={self.key!r})"
@@ -160,7 +189,7 @@ def _upload_local(items: list[tuple[Path, str, Any]]) -> S3Artifact:
                 clone_file(f, dst)  # reflink or hard link: no second copy of big files
     path_list = _path_list(items)
     write_catalog(root, path_list)
-    return S3Artifact(key, path_list=path_list)
+    return S3Artifact(key, path_list=path_list, local_root=str(_store()))
 
 
 def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
@@ -261,7 +290,7 @@ def download_artifact(
     """
     from .runtime import artifacts as catalogs
 
-    key = getattr(artifact, "key", None)
+    key = None if isinstance(artifact, str) else _key_of(artifact)
     if key is None and isinstance(artifact, dict):
         key = artifact.get("key") or (artifact.get("s3") or {}).get("key")
     if not isinstance(key, str):
@@ -306,7 +335,11 @@ def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str
 
 
 def _local_path(key: str) -> Path:
-    """Where a local artifact's key lives: the local store, else the engine's run folders."""
+    """Where a local artifact's key lives: the local store, else the engine's run folders.
+
+    An absolute key (a local upload made under another store, ``S3Artifact.to_argo_source``)
+    is its own place.
+    """
     src = _store() / key
     if not src.exists():
         src = Path(config.get("debug_workdir") or ".") / key
@@ -345,6 +378,8 @@ def _key_of(art: Any) -> str | None:
     """dflow's ``get_key``: the key of an artifact object, a dict, or a key string."""
     if isinstance(art, str):
         return art
+    if isinstance(art, S3Artifact):
+        return str(art.to_argo_source()["s3"]["key"])
     s3 = getattr(art, "s3", None)
     key = getattr(s3, "key", None) if s3 is not None else getattr(art, "key", None)
     if key is None and isinstance(art, dict):

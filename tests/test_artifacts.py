@@ -244,3 +244,22 @@ def test_copy_artifact_sorted_appends_the_catalog(workdir: Path, tmp_path: Path)
     assert [Path(p).read_text() for p in got] == ["a.txt", "b.txt", "c.txt"]
     with pytest.raises(FileNotFoundError, match="copy_artifact: src has no key"):
         copy_artifact(None, dst)
+
+
+def test_an_upload_made_in_another_directory_stays_found(workdir: Path, tmp_path: Path) -> None:
+    """dpgen2's restart: chdir, upload_artifact, chdir back; dflow's debug mode records the
+    upload's absolute path, so steps and downloads still find it."""
+    from dflow_nb.artifacts import path_list_of_artifact
+
+    dflow_config["local_store"] = None  # the default store, relative to the working directory
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "f.txt").write_text("F")
+    os.chdir(workdir / "sub")
+    art = upload_artifact(["f.txt"])
+    os.chdir(workdir)
+    key = art.to_argo_source()["s3"]["key"]
+    assert Path(key).is_absolute() and Path(key, "f.txt").read_text() == "F"
+    assert art.local_source() == {"s3": {"key": key}}
+    assert path_list_of_artifact(art) == ["f.txt"]
+    got = download_artifact(art, path=tmp_path / "out")
+    assert [Path(p).read_text() for p in got] == ["F"]

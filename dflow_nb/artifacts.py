@@ -315,8 +315,24 @@ def download_artifact(
         return [p for p in placed if os.path.basename(p) != catalog_dir]
     value = catalogs.assemble_path_object(catalog, str(path))
     if slice is not None:
-        return value[slice]
+        return _slice_of(catalog, value, slice, str(path))
     return value
+
+
+def _slice_of(catalog: list[dict[str, Any]], value: Any, index: int, root: str) -> Any:
+    """The ``slice``-th entry: the catalog entry of that order (a sliced step's output carries
+    only its own slice's order, which dflow's debug mode, reading the step's local folder,
+    never indexes), else the position in the path object."""
+    for item in catalog:
+        if item.get("order") == index and item.get("dflow_list_item") is not None:
+            return os.path.join(root, item["dflow_list_item"])
+    try:
+        return value[index]
+    except (IndexError, KeyError, TypeError):
+        raise IndexError(
+            f"download_artifact: slice {index} is not in the artifact's catalog "
+            f"(orders: {sorted(str(x.get('order')) for x in catalog)})"
+        ) from None
 
 
 def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str]:

@@ -263,3 +263,20 @@ def test_an_upload_made_in_another_directory_stays_found(workdir: Path, tmp_path
     assert path_list_of_artifact(art) == ["f.txt"]
     got = download_artifact(art, path=tmp_path / "out")
     assert [Path(p).read_text() for p in got] == ["F"]
+
+
+def test_download_a_slice_by_its_order(workdir: Path, tmp_path: Path) -> None:
+    """A sliced step's output catalog holds only its slice's order: slice=i finds it."""
+    from dflow_nb.runtime.artifacts import write_catalog
+
+    for name in ("a.txt", "b.txt"):
+        (workdir / name).write_text(name)
+    art = upload_artifact(["a.txt", "b.txt"])
+    assert download_artifact(art, path=tmp_path / "o", slice=1) == str(tmp_path / "o" / "b.txt")
+    one = S3Artifact("upload/one")
+    (tmp_path / "store" / "upload" / "one").mkdir(parents=True)
+    (tmp_path / "store" / "upload" / "one" / "b.txt").write_text("b")
+    write_catalog(tmp_path / "store" / "upload" / "one", [{"dflow_list_item": "b.txt", "order": 1}])
+    assert download_artifact(one, path=tmp_path / "p", slice=1) == str(tmp_path / "p" / "b.txt")
+    with pytest.raises(IndexError, match="slice 5 is not in the artifact's catalog"):
+        download_artifact(one, path=tmp_path / "q", slice=5)

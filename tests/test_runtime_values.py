@@ -76,3 +76,13 @@ def test_a_class_tag_never_names_a_callable_to_run() -> None:
         decode('{"py/object": "os.system", "py/state": "echo hi"}', None)
     with pytest.raises(ValueError, match="class 'no_such_mod_i12c.X', which cannot be imported"):
         decode('{"py/object": "no_such_mod_i12c.X"}', None)
+
+
+def test_a_class_travels_as_py_type() -> None:
+    import collections
+
+    text = encode({"k": collections.OrderedDict}, None)
+    assert json.loads(text) == {"k": {"py/type": "collections.OrderedDict"}}
+    assert decode(text, None) == {"k": collections.OrderedDict}
+    with pytest.raises(ValueError, match="class 'os.getcwd', which cannot be imported"):
+        decode('{"py/type": "os.getcwd"}', None)

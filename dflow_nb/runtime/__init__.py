@@ -59,6 +59,18 @@ def _load_op(spec_op: dict[str, Any]) -> type:
     return cached
 
 
+def _restore(op_class: type, state: str) -> Any:
+    """An OP instance given to PythonOPTemplate: rebuilt as jsonpickle does (dflow's
+    ``op_obj = jsonpickle.loads(...)``): ``__new__`` and its attributes, no ``__init__``."""
+    from .values import decode
+
+    op: Any = op_class.__new__(op_class)  # type: ignore[call-overload]
+    attrs = decode(state, None)
+    if isinstance(attrs, dict):
+        op.__dict__.update(attrs)
+    return op
+
+
 class _Paths:
     """Maps the spec's `/tmp/...` paths below the step's own folder, and back."""
 
@@ -306,12 +318,13 @@ def _execute(
         common[name] = value
 
     checked = getattr(getattr(op_class, "execute", None), "__dflow_nb_sign_checked__", False)
+    op_state = spec["op"].get("state")
 
     def call(op_in: dict[str, Any]) -> Any:
         for key, value in op_in.items():
             sign = in_sign.get(key)
             op_in[key] = coerce(value, getattr(sign, "type", sign))
-        op = op_class()
+        op = op_class() if op_state is None else _restore(op_class, op_state)
         if checked:
             return op.execute(op_in)
         op_in = op_module.check_inputs(op_class, op_in)

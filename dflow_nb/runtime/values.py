@@ -4,19 +4,20 @@ dflow's rule (``io.py`` ``convert_value_to_str``, ``python/utils.py`` ``handle_i
 a ``str`` travels as the text itself, every other value as ``jsonpickle.dumps(value)``, and a
 value whose declared type is not ``str`` is read back with ``jsonpickle.loads``. jsonpickle's
 text is JSON: plain data is plain JSON, an object is ``{"py/object": "module.Class", <its
-attributes>}``, a tuple ``{"py/tuple": [...]}``, a set ``{"py/set": [...]}``, a non-string dict
-key ``"json://<JSON>"``. This module writes and reads that subset with the standard library only
-(the step runtime's budget); text with any other ``py/`` tag is handed to the real ``jsonpickle``
-when it is installed. Text that is not JSON stays text (Argo treats every parameter as a string)
-and the type check decides.
+attributes>}``, a class ``{"py/type": "module.Class"}``, a tuple ``{"py/tuple": [...]}``, a set
+``{"py/set": [...]}``, a non-string dict key ``"json://<JSON>"``. This module writes and reads
+that subset with the standard library only (the step runtime's budget); text with any other
+``py/`` tag is handed to the real ``jsonpickle`` when it is installed. Text that is not JSON
+stays text (Argo treats every parameter as a string) and the type check decides.
 
-Objects (``py/object``): as jsonpickle's ``loadclass`` does, the class's module is imported by
-its dotted name (the longest importable prefix of ``module.Class``), so a value can hold an
-object whose module the receiving process has not imported yet (dpgen2's schedulers). The rule
-that keeps hostile text harmless: the tag must be a dotted Python identifier path (no keywords,
-bounded length), the name must resolve to a class, and the object is rebuilt with
-``cls.__new__(cls)`` and its attribute dict; no callable named by the value (``py/reduce``,
-``py/function``, ``__init__``, ``__setstate__``) is invoked by this module.
+Objects (``py/object``) and classes (``py/type``): as jsonpickle's ``loadclass`` does, the
+class's module is imported by its dotted name (the longest importable prefix of
+``module.Class``), so a value can hold an object whose module the receiving process has not
+imported yet (dpgen2's schedulers). The rule that keeps hostile text harmless: the tag must be a
+dotted Python identifier path (no keywords, bounded length), the name must resolve to a class,
+and the object is rebuilt with ``cls.__new__(cls)`` and its attribute dict; no callable named by
+the value (``py/reduce``, ``py/function``, ``__init__``, ``__setstate__``) is invoked by this
+module.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def to_jsonpickle(value: Any, depth: int = 0) -> Any:
         return out
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if isinstance(value, type):
+        return {"py/type": _class_path(value)}
     state = getattr(value, "__dict__", None)
     if isinstance(state, dict) and not isinstance(value, type):
         obj = {"py/object": _class_path(type(value))}
@@ -149,6 +152,8 @@ def from_jsonpickle(data: Any, depth: int = 0) -> Any:
         return tuple(from_jsonpickle(v, depth + 1) for v in data["py/tuple"])
     if "py/set" in data and len(data) == 1:
         return set(from_jsonpickle(v, depth + 1) for v in data["py/set"])
+    if "py/type" in data and len(data) == 1:
+        return _find_class(str(data["py/type"]))
     if "py/object" in data:
         cls = _find_class(str(data["py/object"]))
         obj = cls.__new__(cls)

@@ -293,3 +293,57 @@ def test_resolve_unknown_template_names_it() -> None:
 def test_with_param_list_is_json(templ: ShellOPTemplate) -> None:
     s = Step("s", templ, parameters={"msg": "{{item}}"}, with_param=({"a": 1}, 2))
     assert json.loads(s.to_dict()["withParam"]) == [{"a": 1}, 2]
+
+
+class _Square(OP):
+    @classmethod
+    def get_input_sign(cls) -> Any:
+        from dflow_nb.python import OPIOSign
+
+        return OPIOSign({"x": int})
+
+    @classmethod
+    def get_output_sign(cls) -> Any:
+        from dflow_nb.python import OPIOSign
+
+        return OPIOSign({"y": int})
+
+    @OP.exec_sign_check
+    def execute(self, op_in: Any) -> Any:
+        from dflow_nb.python import OPIO
+
+        return OPIO({"y": op_in["x"] ** 2})
+
+
+def test_step_slices_slice_its_own_copy_of_the_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dflow's Step(slices=...): the step's copy of the template is sliced, the shared one not
+    (dpgen2's CALYPSO merge mode)."""
+    from dflow_nb import Steps, Workflow, argo_range, config
+    from dflow_nb.python import Slices
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    t = PythonOPTemplate(_Square)
+    wf = Workflow(name="sl")
+    sliced = Step(
+        "sliced",
+        t,
+        parameters={"x": [1, 2, 3]},
+        with_param=argo_range(3),
+        slices=Slices("{{item}}", input_parameter=["x"], output_parameter=["y"]),
+    )
+    assert t.slices is None and sliced.template.slices is not None
+    wf.add([Step("plain", t, parameters={"x": 3}), sliced])
+    wf.submit(wait=True)
+    assert wf.query_status() == "Succeeded"
+    assert sorted(s.outputs.parameters["y"].value for s in wf.query_step(name="sliced")) == [
+        1,
+        4,
+        9,
+    ]
+    assert wf.query_step(name="plain")[0].outputs.parameters["y"].value == 9
+    with pytest.raises(NotImplementedError, match="slices= on a Steps template"):
+        Step("inner", Steps(name="inner"), slices=Slices(input_parameter=["x"]))

@@ -199,16 +199,28 @@ class PythonOPTemplate(ScriptOPTemplate):
             retry_on_failure_and_error,
         )
         if slices is not None:
-            unknown = [n for n in slices.input_parameter if n not in self.inputs.parameters] + [
-                n for n in slices.input_artifact if n not in self.inputs.artifacts
-            ]
-            unknown += [n for n in slices.output_parameter if n not in self.outputs.parameters]
-            unknown += [n for n in slices.output_artifact if n not in self.outputs.artifacts]
-            if unknown:
-                raise ValueError(
-                    f"PythonOPTemplate {self.name!r}: Slices names {', '.join(unknown)}, which "
-                    f"the OP {op_cls.__name__!r} does not declare; check the names in Slices(...)"
-                )
+            self._check_slices(slices)
+
+    def _check_slices(self, slices: Slices) -> None:
+        unknown = [n for n in slices.input_parameter if n not in self.inputs.parameters] + [
+            n for n in slices.input_artifact if n not in self.inputs.artifacts
+        ]
+        unknown += [n for n in slices.output_parameter if n not in self.outputs.parameters]
+        unknown += [n for n in slices.output_artifact if n not in self.outputs.artifacts]
+        if unknown:
+            raise ValueError(
+                f"PythonOPTemplate {self.name!r}: Slices names {', '.join(unknown)}, which "
+                f"the OP {self.op_class.__name__!r} does not declare; check the names in "
+                "Slices(...)"
+            )
+
+    def add_slices(self, slices: Slices) -> None:
+        """dflow's ``Step(slices=...)``: the step's own copy of this template is sliced
+        (``step.py``: ``self.template = self.template.deepcopy(); ...add_slices(slices)``)."""
+        self._check_slices(slices)
+        self.slices = slices
+        if "dflow_slice" not in self.inputs.parameters:
+            self.inputs.parameters["dflow_slice"] = InputParameter(type=int)
 
     def _declare_io(self) -> None:
         from ..config import config

@@ -288,7 +288,10 @@ def _execute(
         for a in inputs.get("artifacts") or []:
             if a["name"] in sliced_arts:
                 root = Path(paths.map(a["path"]))
-                lengths.append(len(input_value(root, "list", True) or []))
+                listed = input_value(root, "list", True)
+                if listed is not None or not a.get("optional"):
+                    # an optional sliced artifact that was not given does not bound the groups
+                    lengths.append(len(listed or []))
         length = min(lengths, default=0)
         indices = list(range(item * group_size, min((item + 1) * group_size, length)))
     else:

@@ -17,7 +17,8 @@ imported yet (dpgen2's schedulers). The rule that keeps hostile text harmless: t
 dotted Python identifier path (no keywords, bounded length), the name must resolve to a class,
 and the object is rebuilt with ``cls.__new__(cls)`` and its attribute dict; no callable named by
 the value (``py/reduce``, ``py/function``, ``__init__``, ``__setstate__``) is invoked by this
-module.
+module. Text with those other tags is only read when the real ``jsonpickle`` is installed, and
+then by it, with jsonpickle's (and dflow's) trust in the text.
 """
 
 from __future__ import annotations

@@ -739,7 +739,8 @@ def _artifact_location(artifact: Any) -> dict[str, Any]:
             return loc
         if isinstance(artifact.get("key"), str):
             return {"s3": {"key": artifact["key"]}}
-    to_source = getattr(artifact, "to_argo_source", None)
+    # a record outlives the working directory: a local upload is kept by its absolute path
+    to_source = getattr(artifact, "local_source", None) or getattr(artifact, "to_argo_source", None)
     if callable(to_source):
         loc = {k: v for k, v in dict(to_source()).items() if k in _LOCATION_KEYS}
         if loc:

@@ -53,8 +53,13 @@ class ArgoVar:
     ``=asInt(...) + 1`` for an expression.
     """
 
-    def __init__(self, expr: str) -> None:
+    is_str = True
+    """dflow's flag: False for an element picked out of a JSON value (``var["key"]``), which a
+    list or dict parameter embeds as ``toJson(...)`` (the element may be a string or nil)."""
+
+    def __init__(self, expr: str, is_str: bool = True) -> None:
         self.expr = expr
+        self.is_str = is_str
 
     @property
     def is_expression(self) -> bool:
@@ -129,7 +134,7 @@ class ArgoVar:
         if not isinstance(key, (str, int)) or isinstance(key, bool):
             raise TypeError(f"{self!r}[{key!r}]: index with a str key or an int position")
         base = self.to_expr() if self.is_expression else f"jsonpath({self.to_expr()}, '$')"
-        return ArgoVar(f"={base}[{json.dumps(key)}]")
+        return ArgoVar(f"={base}[{json.dumps(key)}]", is_str=False)
 
     def __iter__(self) -> Any:
         raise TypeError("'ArgoVar' object is not iterable (its value exists only at run time)")

@@ -26,26 +26,63 @@ from typing import Any
 
 from .config import config
 
-__all__ = ["S3Artifact", "download_artifact", "upload_artifact"]
+__all__ = [
+    "S3Artifact",
+    "catalog_of_artifact",
+    "copy_artifact",
+    "download_artifact",
+    "path_list_of_artifact",
+    "path_object_of_artifact",
+    "upload_artifact",
+]
 
 
 class S3Artifact:
     """An artifact in the store, usable as a step's input artifact: ``artifacts={"x": art}``."""
 
     def __init__(
-        self, key: str, *, urn: str = "", path_list: list[dict[str, Any]] | None = None
+        self,
+        key: str,
+        *,
+        urn: str = "",
+        path_list: list[dict[str, Any]] | None = None,
+        local_root: str | None = None,
     ) -> None:
         self.key = key
         self.urn = urn
         self.path_list: list[dict[str, Any]] = list(path_list or [])
         """dflow's catalog of what was uploaded: ``[{"dflow_list_item": path, "order": i}]``."""
+        self.local_root = local_root
+        """The local store the upload went to (absolute), when artifacts stay local."""
 
     def to_argo_source(self) -> dict[str, Any]:
+        """Where a step reads this artifact from.
+
+        A local upload made while another store was current (``upload_artifact`` called in
+        another working directory) is named by its absolute path (``local_source``).
+        """
+        if self.local_root is not None and self.local_root != str(_store()):
+            return self.local_source()
         return {"s3": {"key": self.key}}
+
+    def local_source(self) -> dict[str, Any]:
+        """This artifact's location as a record that holds from any working directory.
+
+        A local upload is named by its absolute path, as dflow's debug mode records its
+        uploads (``utils.upload_s3``); ``modify_output_artifact`` records this (dpgen2's
+        restarts upload after ``os.chdir`` and reuse the step after changing back).
+        """
+        if self.local_root is None:
+            return {"s3": {"key": self.key}}
+        return {"s3": {"key": str(Path(self.local_root) / self.key)}}
 
     def sub_path(self, path: str) -> S3Artifact:
         """dflow's ``art.sub_path("x")``: the file or folder ``x`` of this artifact."""
-        return S3Artifact(f"{self.key.rstrip('/')}/{str(path).lstrip('/')}", urn=self.urn)
+        return S3Artifact(
+            f"{self.key.rstrip('/')}/{str(path).lstrip('/')}",
+            urn=self.urn,
+            local_root=self.local_root,
+        )
 
     def __repr__(self) -> str:
         return f"S3Artifact(key={self.key!r})"
@@ -152,7 +189,7 @@ def _upload_local(items: list[tuple[Path, str, Any]]) -> S3Artifact:
                 clone_file(f, dst)  # reflink or hard link: no second copy of big files
     path_list = _path_list(items)
     write_catalog(root, path_list)
-    return S3Artifact(key, path_list=path_list)
+    return S3Artifact(key, path_list=path_list, local_root=str(_store()))
 
 
 def _fingerprint(files: list[tuple[str, str]], archive: str | None) -> str:
@@ -253,7 +290,7 @@ def download_artifact(
     """
     from .runtime import artifacts as catalogs
 
-    key = getattr(artifact, "key", None)
+    key = None if isinstance(artifact, str) else _key_of(artifact)
     if key is None and isinstance(artifact, dict):
         key = artifact.get("key") or (artifact.get("s3") or {}).get("key")
     if not isinstance(key, str):
@@ -278,8 +315,24 @@ def download_artifact(
         return [p for p in placed if os.path.basename(p) != catalog_dir]
     value = catalogs.assemble_path_object(catalog, str(path))
     if slice is not None:
-        return value[slice]
+        return _slice_of(catalog, value, slice, str(path))
     return value
+
+
+def _slice_of(catalog: list[dict[str, Any]], value: Any, index: int, root: str) -> Any:
+    """The ``slice``-th entry: the catalog entry of that order (a sliced step's output carries
+    only its own slice's order, which dflow's debug mode, reading the step's local folder,
+    never indexes), else the position in the path object."""
+    for item in catalog:
+        if item.get("order") == index and item.get("dflow_list_item") is not None:
+            return os.path.join(root, item["dflow_list_item"])
+    try:
+        return value[index]
+    except (IndexError, KeyError, TypeError):
+        raise IndexError(
+            f"download_artifact: slice {index} is not in the artifact's catalog "
+            f"(orders: {sorted(str(x.get('order')) for x in catalog)})"
+        ) from None
 
 
 def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str]:
@@ -297,15 +350,25 @@ def _fetch(key: str, dst: Path, extract: bool, sub_path: str | None) -> list[str
     return _download_local(key, dst, sub_path)
 
 
-def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
+def _local_path(key: str) -> Path:
+    """Where a local artifact's key lives: the local store, else the engine's run folders.
+
+    An absolute key (the engine's key of an artifact kept outside the work folder, a local upload
+    made under another store, ``S3Artifact.to_argo_source``) is its own place; a relative key is
+    data, so it stays below the store or the work folder (``path_text.confine``).
+    """
     from .path_text import confine
 
-    if os.path.isabs(key):  # the engine's key of an artifact kept outside the work folder
-        src = Path(key)
-    else:  # a relative key is data: it stays below the store or the work folder
-        src = confine(_store(), key, "artifact key")
-        if not src.exists():
-            src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
+    if os.path.isabs(key):
+        return Path(key)
+    src = confine(_store(), key, "artifact key")
+    if not src.exists():
+        src = confine(Path(config.get("debug_workdir") or "."), key, "artifact key")
+    return src
+
+
+def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
+    src = _local_path(key)
     if not src.exists():
         raise FileNotFoundError(
             f"artifact {key!r} is neither in the local store {str(_store())!r} nor in the run "
@@ -329,3 +392,109 @@ def _download_local(key: str, dst: Path, sub_path: str | None) -> list[str]:
             shutil.copy2(item, target)
         out.append(str(target))
     return out
+
+
+# --- dflow's catalog functions (``utils.py``: catalog_of_artifact, copy_artifact, ...) --------
+def _key_of(art: Any) -> str | None:
+    """dflow's ``get_key``: the key of an artifact object, a dict, or a key string."""
+    if isinstance(art, str):
+        return art
+    if isinstance(art, S3Artifact):
+        return str(art.to_argo_source()["s3"]["key"])
+    s3 = getattr(art, "s3", None)
+    key = getattr(s3, "key", None) if s3 is not None else getattr(art, "key", None)
+    if key is None and isinstance(art, dict):
+        key = art.get("key") or (art.get("s3") or {}).get("key")
+    return key if isinstance(key, str) and key else None
+
+
+def catalog_of_artifact(
+    art: Any, storage_client: Any = None, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """The catalog entries (``{"dflow_list_item": path, "order": i}``) an artifact carries.
+
+    dflow reads the objects of ``<key>/<catalog_dir_name>/``; so does this, on the local store
+    or S3; an archived artifact (``.tgz``) is fetched to read the catalog it holds. An artifact
+    without a catalog (or without a key) gives ``[]``.
+    """
+    import tempfile
+
+    from .runtime import artifacts as catalogs
+    from .storage.archive import is_archive_key
+    from .storage.objects import client_for
+    from .storage.settings import s3_enabled
+
+    key = _key_of(art)
+    if key is None:
+        return []
+    catalog_dir = _catalog_dir()
+    if storage_client is None and not s3_enabled():
+        root = _local_path(key)
+        return catalogs.catalog_of(root, catalog_dir) if root.is_dir() else []
+    client = client_for(storage_client)
+    with tempfile.TemporaryDirectory() as tmp:
+        if is_archive_key(key):
+            from .storage import remote
+
+            remote.download(client, key, Path(tmp), extract=True, catalog_dir=None)
+            return catalogs.catalog_of(tmp, catalog_dir)
+        from .storage.objects import _single_folder
+
+        prefix = _single_folder(client, key) + catalog_dir + "/"
+        for i, obj in enumerate(client.list(prefix, recursive=True)):
+            client.download(obj, os.path.join(tmp, catalog_dir, f"{i:06d}"))
+        return catalogs.catalog_of(tmp, catalog_dir)
+
+
+def path_list_of_artifact(art: Any, **kwargs: Any) -> list[Any]:
+    """The artifact's paths in catalog order (dflow's ``convert_dflow_list`` of its catalog)."""
+    from .runtime.artifacts import _order_key
+
+    catalog = sorted(catalog_of_artifact(art, **kwargs), key=lambda x: _order_key(x["order"]))
+    return [x.get("dflow_list_item") for x in catalog]
+
+
+def path_object_of_artifact(art: Any, **kwargs: Any) -> Any:
+    """The path object (list or dict, relative paths) the artifact's catalog describes."""
+    from .runtime.artifacts import assemble_path_object
+
+    return assemble_path_object(catalog_of_artifact(art, **kwargs))
+
+
+def copy_artifact(src: Any, dst: Any, sort: bool = False, **kwargs: Any) -> S3Artifact:
+    """Copy an artifact's objects below another's key, on the store (dflow's copy_artifact).
+
+    With ``sort``, the copied entries are renumbered after ``dst``'s last order and written as
+    a new catalog of ``dst``, so ``path_list_of_artifact(dst)`` gives ``dst``'s paths then
+    ``src``'s. Works on plain-object artifacts (``archive=None``, step outputs in the local
+    store); an archived artifact is one object and is copied as one.
+    """
+    import tempfile
+
+    from .storage.objects import client_for, copy_s3
+
+    src_key, dst_key = _key_of(src), _key_of(dst)
+    if src_key is None or dst_key is None:
+        raise FileNotFoundError(
+            f"copy_artifact: {'src' if src_key is None else 'dst'} has no key in the storage "
+            "(pass an artifact from upload_artifact or a step's outputs)"
+        )
+    client = client_for(kwargs.get("storage_client"))
+    ignore_catalog = False
+    if sort:
+        src_catalog = catalog_of_artifact(src, **kwargs)
+        dst_catalog = catalog_of_artifact(dst, **kwargs)
+        if src_catalog and dst_catalog:
+            offset = max(int(x["order"]) for x in dst_catalog) + 1
+            for item in src_catalog:
+                item["order"] += offset
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                f.write(json.dumps({"path_list": src_catalog}))
+            try:
+                name = f"{dst_key.rstrip('/')}/{_catalog_dir()}/{uuid.uuid4()}"
+                client.upload(name, f.name)
+            finally:
+                os.unlink(f.name)
+            ignore_catalog = True
+    copy_s3(src_key, dst_key, ignore_catalog=ignore_catalog, storage_client=client)
+    return S3Artifact(dst_key)

@@ -59,7 +59,9 @@ def encode_value(value: Any) -> Any:
     if not isinstance(value, (list, dict)):
         return json.dumps(to_jsonpickle(value))
     # dflow's convert_value_to_str: references inside a list or dict become expressions in the
-    # JSON text (quoted when they hold a str), so `[step.outputs.parameters["n"], 1]` works
+    # JSON text, so `[step.outputs.parameters["n"], 1]` works: quoted when the parameter holds a
+    # str, raw for a reference (its text is already JSON), `toJson(...)` for an element picked
+    # out with `p["key"]` (a string element stays valid JSON, a missing key becomes null)
     refs: list[str] = []
 
     def swap(obj: Any) -> Any:
@@ -72,8 +74,12 @@ def encode_value(value: Any) -> Any:
             var = obj.argo_var()
         if var is None:
             return obj
-        text = "{{=%s}}" % var.to_expr()
-        refs.append(json.dumps(text) if getattr(obj, "type", None) is str else text)
+        if getattr(obj, "type", None) is str or isinstance(getattr(obj, "value", None), str):
+            refs.append(json.dumps("{{=%s}}" % var.to_expr()))
+        elif var.is_str:
+            refs.append("{{=%s}}" % var.to_expr())
+        else:
+            refs.append("{{=toJson(%s)}}" % var.to_expr())
         return f"dflow_placeholder_{len(refs) - 1}"
 
     text = json.dumps(to_jsonpickle(swap(value)))

@@ -72,6 +72,8 @@ class Step:
         **kwargs: Any,
     ) -> None:
         self.name = check_step_name(name, self.kind)
+        if slices is not None and not isinstance(template, str):
+            template = _sliced_copy(name, template, slices)
         self.template = template
         self.template_ref = template_ref
         self.parameters: dict[str, Any] = dict(parameters or {})
@@ -478,6 +480,20 @@ def _grouped_loop(wp: Any, group: int) -> str:
         return json.dumps(list(range((len(wp) + group - 1) // group)))
     n = f"len({_loop_list_expr(wp)})"
     return "{{=toJson(sprig.until(int((%s + %d) / %d)))}}" % (n, group - 1, group)
+
+
+def _sliced_copy(name: str, template: Any, slices: Any) -> Any:
+    """dflow's ``Step(slices=...)``: the step gets a sliced copy of its template."""
+    add = getattr(template, "add_slices", None)
+    if not callable(add):
+        raise NotImplementedError(
+            f"Step {name!r}: slices= on a {type(template).__name__} template is not supported "
+            "yet (dflow pushes the slices into the inner steps, step.py add_slices); slice the "
+            "PythonOPTemplate inside it instead"
+        )
+    copied = template.copy()
+    copied.add_slices(slices)
+    return copied
 
 
 def _sliced_inputs(slices: Any) -> bool:

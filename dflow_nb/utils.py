@@ -33,9 +33,9 @@ _REEXPORTS: dict[str, str] = {
     "catalog_of_artifact": "dflow_nb.artifacts",
     "path_list_of_artifact": "dflow_nb.artifacts",
     "path_object_of_artifact": "dflow_nb.artifacts",
-    "upload_s3": "dflow_nb.artifacts",
-    "download_s3": "dflow_nb.artifacts",
-    "copy_s3": "dflow_nb.artifacts",
+    "upload_s3": "dflow_nb.storage.objects",
+    "download_s3": "dflow_nb.storage.objects",
+    "copy_s3": "dflow_nb.storage.objects",
     "StorageClient": "dflow_nb.storage.base",
     "MinioClient": "dflow_nb.storage.minio_client",
 }

@@ -1025,6 +1025,9 @@ def test_modify_output_parameter_and_artifact() -> None:
     assert logs.key == "upload/abc" and logs.to_argo_source() == {"s3": {"key": "upload/abc"}}
     assert logs.modified == {"old_key": "typed-abc/typed-abc-1/main.log"}
     assert logs["archive"] == {"none": {}}  # a key without .tgz is stored unpacked
+    # a local upload is recorded by its absolute path (dflow's debug mode), whatever the cwd
+    a.modify_output_artifact("main-logs", S3Artifact(key="upload/d", local_root="/st"))
+    assert a.outputs.artifacts["main-logs"].key == "/st/upload/d"
     a.modify_output_artifact("main-logs", {"s3": {"key": "x/y.tgz"}})
     assert "archive" not in a.outputs.artifacts["main-logs"]
     with pytest.raises(KeyError, match="no output artifact"):

@@ -204,3 +204,79 @@ def test_uploads_reach_the_op_as_in_dflow(workdir: Path, tmp_path: Path) -> None
         assert files_under(out) == {"iter0/a.txt": "A", "iter1/a.txt": "A"}
     finally:
         dflow_config.update(saved)
+
+
+def test_catalog_functions_of_dflow_utils(workdir: Path, tmp_path: Path) -> None:
+    """dflow's catalog_of_artifact / path_list_of_artifact / path_object_of_artifact."""
+    from dflow_nb.artifacts import (
+        catalog_of_artifact,
+        path_list_of_artifact,
+        path_object_of_artifact,
+    )
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (workdir / name).write_text(name)
+    listed = upload_artifact(["b.txt", "a.txt"])
+    assert catalog_of_artifact(listed) == [
+        {"dflow_list_item": "b.txt", "order": 0},
+        {"dflow_list_item": "a.txt", "order": 1},
+    ]
+    assert path_list_of_artifact(listed) == ["b.txt", "a.txt"]
+    assert path_object_of_artifact(upload_artifact({"x": "a.txt", "y": ["b.txt"]})) == {
+        "x": "a.txt",
+        "y": ["b.txt"],
+    }
+    assert catalog_of_artifact(None) == [] and catalog_of_artifact(S3Artifact("upload/no")) == []
+
+
+def test_copy_artifact_sorted_appends_the_catalog(workdir: Path, tmp_path: Path) -> None:
+    """dflow's copy_artifact(src, dst, sort=True): dst's paths, then src's, in one artifact."""
+    from dflow_nb.artifacts import copy_artifact, path_list_of_artifact
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (workdir / name).write_text(name)
+    dst = upload_artifact(["a.txt"])
+    src = upload_artifact(["b.txt", "c.txt"])
+    out = copy_artifact(src, dst, sort=True)
+    assert out.key == dst.key
+    assert path_list_of_artifact(dst) == ["a.txt", "b.txt", "c.txt"]
+    got = download_artifact(dst, path=tmp_path / "out")
+    assert [Path(p).read_text() for p in got] == ["a.txt", "b.txt", "c.txt"]
+    with pytest.raises(FileNotFoundError, match="copy_artifact: src has no key"):
+        copy_artifact(None, dst)
+
+
+def test_an_upload_made_in_another_directory_stays_found(workdir: Path, tmp_path: Path) -> None:
+    """dpgen2's restart: chdir, upload_artifact, chdir back; dflow's debug mode records the
+    upload's absolute path, so steps and downloads still find it."""
+    from dflow_nb.artifacts import path_list_of_artifact
+
+    dflow_config["local_store"] = None  # the default store, relative to the working directory
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "f.txt").write_text("F")
+    os.chdir(workdir / "sub")
+    art = upload_artifact(["f.txt"])
+    os.chdir(workdir)
+    key = art.to_argo_source()["s3"]["key"]
+    assert Path(key).is_absolute() and Path(key, "f.txt").read_text() == "F"
+    assert art.local_source() == {"s3": {"key": key}}
+    assert path_list_of_artifact(art) == ["f.txt"]
+    got = download_artifact(art, path=tmp_path / "out")
+    assert [Path(p).read_text() for p in got] == ["F"]
+
+
+def test_download_a_slice_by_its_order(workdir: Path, tmp_path: Path) -> None:
+    """A sliced step's output catalog holds only its slice's order: slice=i finds it."""
+    from dflow_nb.runtime.artifacts import write_catalog
+
+    for name in ("a.txt", "b.txt"):
+        (workdir / name).write_text(name)
+    art = upload_artifact(["a.txt", "b.txt"])
+    assert download_artifact(art, path=tmp_path / "o", slice=1) == str(tmp_path / "o" / "b.txt")
+    one = S3Artifact("upload/one")
+    (tmp_path / "store" / "upload" / "one").mkdir(parents=True)
+    (tmp_path / "store" / "upload" / "one" / "b.txt").write_text("b")
+    write_catalog(tmp_path / "store" / "upload" / "one", [{"dflow_list_item": "b.txt", "order": 1}])
+    assert download_artifact(one, path=tmp_path / "p", slice=1) == str(tmp_path / "p" / "b.txt")
+    with pytest.raises(IndexError, match="slice 5 is not in the artifact's catalog"):
+        download_artifact(one, path=tmp_path / "q", slice=5)

@@ -289,3 +289,27 @@ def test_encode_value_puts_references_in_lists_and_dicts() -> None:
     )
     assert encode_value({"a": (1, 2)}) == '{"a": {"py/tuple": [1, 2]}}'
     assert encode_value("text") == "text"
+
+
+def test_encode_value_embeds_picked_elements_as_json() -> None:
+    """dflow's ``is_str=False``: ``p["key"]`` inside a dict parameter is ``toJson(...)``, so a
+    string element stays quoted JSON and a missing key gives null (dpgen2's optional_parameter)."""
+    import json
+    import re
+
+    from dflow_nb import OutputParameter, ShellOPTemplate, Step
+    from dflow_nb.engine.expr import evaluate
+
+    t = ShellOPTemplate(name="t", image="alpine", script="true")
+    t.outputs.parameters["n"] = OutputParameter(value_from_path="/tmp/n", type=dict)
+    a = Step("a", t)
+    text = encode_value(
+        {"mode": a.outputs.parameters["n"]["mode"], "gone": a.outputs.parameters["n"]["gone"]}
+    )
+    assert text == (
+        "{\"mode\": {{=toJson(jsonpath(steps['a'].outputs.parameters['n'], '$')[\"mode\"])}}, "
+        "\"gone\": {{=toJson(jsonpath(steps['a'].outputs.parameters['n'], '$')[\"gone\"])}}}"
+    )
+    env = {"steps": {"a": {"outputs": {"parameters": {"n": '{"mode": "no"}'}}}}}
+    rendered = re.sub(r"\{\{=(.*?)\}\}(?=[,}])", lambda m: str(evaluate(m.group(1), env)), text)
+    assert json.loads(rendered) == {"mode": "no", "gone": None}

@@ -408,3 +408,48 @@ def test_python_packages_are_importable_in_the_step(tmp_path: Path, monkeypatch:
     wf.submit(wait=True)
     assert wf.query_status() == "Succeeded", wf.query_step(name="use")[0].message
     assert wf.query_step(name="use")[0].outputs.parameters["v"].value == 42
+
+
+class ConfiguredOp(OP):
+    """An OP configured in its constructor, given to PythonOPTemplate as an instance."""
+
+    def __init__(self, mode: str, *args: Any, **kwargs: Any) -> None:
+        self.mode = mode
+        self.args = args
+        self.kwargs = kwargs
+
+    @classmethod
+    def get_input_sign(cls) -> OPIOSign:
+        return OPIOSign({})
+
+    @classmethod
+    def get_output_sign(cls) -> OPIOSign:
+        return OPIOSign({"got": str})
+
+    @OP.exec_sign_check
+    def execute(self, op_in: OPIO) -> OPIO:
+        kind = self.kwargs["kind"]
+        return OPIO({"got": f"{self.mode} {self.args} {kind.__module__}.{kind.__name__}"})
+
+
+def test_an_op_instance_keeps_its_attributes_in_the_step(tmp_path: Path, monkeypatch: Any) -> None:
+    """dflow's ``op_obj = jsonpickle.loads(...)``: the step rebuilds the instance given to
+    PythonOPTemplate (dpgen2's CalyEvoStepMerge(name=..., collect_run_caly=<class>, ...))."""
+    import collections
+
+    from dflow_nb import config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    monkeypatch.setitem(config, "local_store", str(tmp_path / "store"))
+    op = ConfiguredOp("merge", 1, (2, 3), kind=collections.OrderedDict)
+    t = PythonOPTemplate(op)
+    assert "state" in spec_of(t.to_dict()["script"]["source"])["op"]
+    assert "state" not in spec_of(PythonOPTemplate(ClassOp).to_dict()["script"]["source"])["op"]
+    wf = Workflow(name="inst")
+    wf.add(Step("s", t))
+    wf.submit(wait=True)
+    step = wf.query_step(name="s")[0]
+    assert wf.query_status() == "Succeeded", step.message
+    assert step.outputs.parameters["got"].value == "merge (1, (2, 3)) collections.OrderedDict"

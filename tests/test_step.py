@@ -293,3 +293,94 @@ def test_resolve_unknown_template_names_it() -> None:
 def test_with_param_list_is_json(templ: ShellOPTemplate) -> None:
     s = Step("s", templ, parameters={"msg": "{{item}}"}, with_param=({"a": 1}, 2))
     assert json.loads(s.to_dict()["withParam"]) == [{"a": 1}, 2]
+
+
+class _Square(OP):
+    @classmethod
+    def get_input_sign(cls) -> Any:
+        from dflow_nb.python import OPIOSign
+
+        return OPIOSign({"x": int})
+
+    @classmethod
+    def get_output_sign(cls) -> Any:
+        from dflow_nb.python import OPIOSign
+
+        return OPIOSign({"y": int})
+
+    @OP.exec_sign_check
+    def execute(self, op_in: Any) -> Any:
+        from dflow_nb.python import OPIO
+
+        return OPIO({"y": op_in["x"] ** 2})
+
+
+def test_step_slices_slice_its_own_copy_of_the_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dflow's Step(slices=...): the step's copy of the template is sliced, the shared one not
+    (dpgen2's CALYPSO merge mode)."""
+    from dflow_nb import Steps, Workflow, argo_range, config
+    from dflow_nb.python import Slices
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    t = PythonOPTemplate(_Square)
+    wf = Workflow(name="sl")
+    sliced = Step(
+        "sliced",
+        t,
+        parameters={"x": [1, 2, 3]},
+        with_param=argo_range(3),
+        slices=Slices("{{item}}", input_parameter=["x"], output_parameter=["y"]),
+    )
+    assert t.slices is None and sliced.template.slices is not None
+    wf.add([Step("plain", t, parameters={"x": 3}), sliced])
+    wf.submit(wait=True)
+    assert wf.query_status() == "Succeeded"
+    assert sorted(s.outputs.parameters["y"].value for s in wf.query_step(name="sliced")) == [
+        1,
+        4,
+        9,
+    ]
+    assert wf.query_step(name="plain")[0].outputs.parameters["y"].value == 9
+    with pytest.raises(NotImplementedError, match="slices= on a Steps template"):
+        Step("inner", Steps(name="inner"), slices=Slices(input_parameter=["x"]))
+
+
+class _SquareOpt(_Square):
+    @classmethod
+    def get_input_sign(cls) -> Any:
+        from dflow_nb.python import OPIOSign
+
+        return OPIOSign({"x": int, "extra": Artifact(Path, optional=True)})
+
+
+def test_grouped_slices_ignore_an_absent_optional_sliced_artifact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An optional sliced artifact that was not given does not bound the groups (dpgen2's
+    CALYPSO merge mode slices 'results', absent on the first iteration)."""
+    from dflow_nb import Workflow, argo_range, config
+    from dflow_nb.python import Slices
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(config, "mode", "debug")
+    monkeypatch.setitem(config, "debug_workdir", str(tmp_path))
+    t = PythonOPTemplate(
+        _SquareOpt,
+        slices=Slices(
+            "{{item}}",
+            input_parameter=["x"],
+            input_artifact=["extra"],
+            output_parameter=["y"],
+            group_size=2,
+        ),
+    )
+    wf = Workflow(name="grp")
+    wf.add(Step("g", t, parameters={"x": [1, 2, 3]}, with_param=argo_range(3)))
+    wf.submit(wait=True)
+    assert wf.query_status() == "Succeeded", [s.message for s in wf.query_step()]
+    ys = [s.outputs.parameters["y"].value for s in wf.query_step(name="g")]
+    assert sorted(y for v in ys for y in (v if isinstance(v, list) else [v])) == [1, 4, 9]

@@ -55,5 +55,10 @@ def test_reexports_are_the_defining_objects() -> None:
     assert utils.upload_artifact is upload_artifact
     assert utils.StorageClient is StorageClient
     assert utils.MinioClient is MinioStorageClient
+    from dflow_nb.artifacts import copy_artifact, path_list_of_artifact
+    from dflow_nb.storage.objects import copy_s3, upload_s3
+
+    assert utils.copy_artifact is copy_artifact and utils.upload_s3 is upload_s3
+    assert utils.path_list_of_artifact is path_list_of_artifact and utils.copy_s3 is copy_s3
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         utils.nope  # noqa: B018

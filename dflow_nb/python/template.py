@@ -141,6 +141,11 @@ class PythonOPTemplate(ScriptOPTemplate):
                 "decorate the function with @OP.function or subclass dflow_nb.python.OP"
             )
         self.op_class: Any = op_cls
+        # dflow's PythonOPTemplate(OP instance): the step rebuilds the instance from its
+        # jsonpickle text (``op_obj = jsonpickle.loads(...)``), so its attributes travel
+        self.op_state: dict[str, Any] | None = None
+        if not isinstance(op_class, type) and not hasattr(op_cls, "func"):
+            self.op_state = dict(vars(op_class)) or None
         # %%dflow_op --image/--timeout/--retries/--python-packages: defaults for this OP
         defaults = getattr(op_cls, "dflow_nb_template_defaults", None) or {}
         image = image or defaults.get("image")
@@ -194,16 +199,28 @@ class PythonOPTemplate(ScriptOPTemplate):
             retry_on_failure_and_error,
         )
         if slices is not None:
-            unknown = [n for n in slices.input_parameter if n not in self.inputs.parameters] + [
-                n for n in slices.input_artifact if n not in self.inputs.artifacts
-            ]
-            unknown += [n for n in slices.output_parameter if n not in self.outputs.parameters]
-            unknown += [n for n in slices.output_artifact if n not in self.outputs.artifacts]
-            if unknown:
-                raise ValueError(
-                    f"PythonOPTemplate {self.name!r}: Slices names {', '.join(unknown)}, which "
-                    f"the OP {op_cls.__name__!r} does not declare; check the names in Slices(...)"
-                )
+            self._check_slices(slices)
+
+    def _check_slices(self, slices: Slices) -> None:
+        unknown = [n for n in slices.input_parameter if n not in self.inputs.parameters] + [
+            n for n in slices.input_artifact if n not in self.inputs.artifacts
+        ]
+        unknown += [n for n in slices.output_parameter if n not in self.outputs.parameters]
+        unknown += [n for n in slices.output_artifact if n not in self.outputs.artifacts]
+        if unknown:
+            raise ValueError(
+                f"PythonOPTemplate {self.name!r}: Slices names {', '.join(unknown)}, which "
+                f"the OP {self.op_class.__name__!r} does not declare; check the names in "
+                "Slices(...)"
+            )
+
+    def add_slices(self, slices: Slices) -> None:
+        """dflow's ``Step(slices=...)``: the step's own copy of this template is sliced
+        (``step.py``: ``self.template = self.template.deepcopy(); ...add_slices(slices)``)."""
+        self._check_slices(slices)
+        self.slices = slices
+        if "dflow_slice" not in self.inputs.parameters:
+            self.inputs.parameters["dflow_slice"] = InputParameter(type=int)
 
     def _declare_io(self) -> None:
         from ..config import config
@@ -257,7 +274,6 @@ class PythonOPTemplate(ScriptOPTemplate):
     def runtime_spec(self) -> dict[str, Any]:
         """The spec handed to the step runtime (docs/runtime-contract.md)."""
         from ..runtime.typestr import type_to_str
-        from .source import op_spec
 
         params = []
         for i, (pname, p) in enumerate(self.inputs.parameters.items()):
@@ -309,13 +325,23 @@ class PythonOPTemplate(ScriptOPTemplate):
         ]
         return {
             "version": 1,
-            "op": op_spec(self.op_class),
+            "op": self._op_spec(),
             "inputs": {"parameters": params, "artifacts": arts},
             "outputs": {"parameters": out_params, "artifacts": out_arts},
             "slices": self.slices.to_spec() if self.slices is not None else None,
             "timeout": self.step_timeout,
             "timeout_as_transient_error": self.timeout_as_transient_error,
         }
+
+    def _op_spec(self) -> dict[str, Any]:
+        from .source import op_spec
+
+        spec = op_spec(self.op_class)
+        if self.op_state is not None:
+            from ..runtime.values import encode
+
+            spec["state"] = encode(self.op_state, None)
+        return spec
 
     def _env_inputs(self) -> dict[str, str]:
         env: dict[str, str] = {}

@@ -59,6 +59,18 @@ def _load_op(spec_op: dict[str, Any]) -> type:
     return cached
 
 
+def _restore(op_class: type, state: str) -> Any:
+    """An OP instance given to PythonOPTemplate: rebuilt as jsonpickle does (dflow's
+    ``op_obj = jsonpickle.loads(...)``): ``__new__`` and its attributes, no ``__init__``."""
+    from .values import decode
+
+    op: Any = op_class.__new__(op_class)  # type: ignore[call-overload]
+    attrs = decode(state, None)
+    if isinstance(attrs, dict):
+        op.__dict__.update(attrs)
+    return op
+
+
 class _Paths:
     """Maps the spec's `/tmp/...` paths below the step's own folder, and back."""
 
@@ -310,7 +322,10 @@ def _execute(
         for a in inputs.get("artifacts") or []:
             if a["name"] in sliced_arts:
                 root = Path(paths.map(a["path"]))
-                lengths.append(len(input_value(root, "list", True) or []))
+                listed = input_value(root, "list", True)
+                if listed is not None or not a.get("optional"):
+                    # an optional sliced artifact that was not given does not bound the groups
+                    lengths.append(len(listed or []))
         length = min(lengths, default=0)
         indices = list(range(item * group_size, min((item + 1) * group_size, length)))
     else:
@@ -340,12 +355,13 @@ def _execute(
         common[name] = value
 
     checked = getattr(getattr(op_class, "execute", None), "__dflow_nb_sign_checked__", False)
+    op_state = spec["op"].get("state")
 
     def call(op_in: dict[str, Any]) -> Any:
         for key, value in op_in.items():
             sign = in_sign.get(key)
             op_in[key] = coerce(value, getattr(sign, "type", sign))
-        op = op_class()
+        op = op_class() if op_state is None else _restore(op_class, op_state)
         if checked:
             return op.execute(op_in)
         op_in = op_module.check_inputs(op_class, op_in)

@@ -4,11 +4,21 @@ dflow's rule (``io.py`` ``convert_value_to_str``, ``python/utils.py`` ``handle_i
 a ``str`` travels as the text itself, every other value as ``jsonpickle.dumps(value)``, and a
 value whose declared type is not ``str`` is read back with ``jsonpickle.loads``. jsonpickle's
 text is JSON: plain data is plain JSON, an object is ``{"py/object": "module.Class", <its
-attributes>}``, a tuple ``{"py/tuple": [...]}``, a set ``{"py/set": [...]}``, a non-string dict
-key ``"json://<JSON>"``. This module writes and reads that subset with the standard library only
-(the step runtime's budget); text with any other ``py/`` tag is handed to the real ``jsonpickle``
-when it is installed. Text that is not JSON stays text (Argo treats every parameter as a string)
-and the type check decides.
+attributes>}``, a class ``{"py/type": "module.Class"}``, a tuple ``{"py/tuple": [...]}``, a set
+``{"py/set": [...]}``, a non-string dict key ``"json://<JSON>"``. This module writes and reads
+that subset with the standard library only (the step runtime's budget); text with any other
+``py/`` tag is handed to the real ``jsonpickle`` when it is installed. Text that is not JSON
+stays text (Argo treats every parameter as a string) and the type check decides.
+
+Objects (``py/object``) and classes (``py/type``): as jsonpickle's ``loadclass`` does, the
+class's module is imported by its dotted name (the longest importable prefix of
+``module.Class``), so a value can hold an object whose module the receiving process has not
+imported yet (dpgen2's schedulers). The rule that keeps hostile text harmless: the tag must be a
+dotted Python identifier path (no keywords, bounded length), the name must resolve to a class,
+and the object is rebuilt with ``cls.__new__(cls)`` and its attribute dict; no callable named by
+the value (``py/reduce``, ``py/function``, ``__init__``, ``__setstate__``) is invoked by this
+module. Text with those other tags is only read when the real ``jsonpickle`` is installed, and
+then by it, with jsonpickle's (and dflow's) trust in the text.
 """
 
 from __future__ import annotations
@@ -58,6 +68,8 @@ def to_jsonpickle(value: Any, depth: int = 0) -> Any:
         return out
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if isinstance(value, type):
+        return {"py/type": _class_path(value)}
     state = getattr(value, "__dict__", None)
     if isinstance(state, dict) and not isinstance(value, type):
         obj = {"py/object": _class_path(type(value))}
@@ -70,35 +82,62 @@ def to_jsonpickle(value: Any, depth: int = 0) -> Any:
     )
 
 
-def _find_class(path: str) -> Any:
-    module, _, qualname = path.rpartition(".")
-    candidates: list[Any] = []
-    mod = sys.modules.get(module)
-    if mod is None and module and module.split(".")[0] in sys.modules:
-        # a submodule of a package already in use: import it. A value never makes this process
-        # import a package it had not imported (data does not choose what code runs).
-        try:
-            import importlib
+def _dotted(path: str) -> bool:
+    """``path`` is ``name(.name)*`` of Python identifiers, none a keyword, bounded in length."""
+    import keyword
 
-            mod = importlib.import_module(module)
-        except Exception:
-            mod = None
-    if mod is not None:
-        candidates.append(vars(mod))
-    candidates += NAMESPACES
+    parts = path.split(".")
+    return (
+        0 < len(path) <= 500
+        and len(parts) <= 50
+        and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+    )
+
+
+def _import_owner(path: str) -> tuple[Any, str] | None:
+    """Import the module that defines the class ``path`` names (jsonpickle's ``loadclass``).
+
+    Like jsonpickle, try the longest module prefix first (``pkg.mod.Outer.Inner`` -> ``pkg.mod``
+    then ``pkg``) and return the module with the rest of the name. Only an import by a dotted
+    identifier name happens here; nothing is called with data from the value.
+    """
+    import importlib
+
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            mod = sys.modules.get(module) or importlib.import_module(module)
+        except ImportError:
+            continue
+        return mod, ".".join(parts[cut:])
+    return None
+
+
+def _find_class(path: str) -> Any:
+    if not _dotted(path):
+        raise ValueError(
+            f"the parameter names the class {path[:80]!r}, which is not a dotted Python name: "
+            "refused (a py/object tag must be module.Class)"
+        )
+    candidates: list[tuple[Any, str]] = []
+    owner = _import_owner(path)
+    if owner is not None:
+        candidates.append((vars(owner[0]), owner[1]))
+    qualname = path.rpartition(".")[2] if owner is None else owner[1]
+    candidates += [(ns, qualname) for ns in NAMESPACES]
     main = sys.modules.get("__main__")
     if main is not None:
-        candidates.append(vars(main))
-    for ns in candidates:
-        obj: Any = ns.get(qualname.split(".")[0])
-        for part in qualname.split(".")[1:]:
+        candidates.append((vars(main), path.rpartition(".")[2]))
+    for ns, name in candidates:
+        obj: Any = ns.get(name.split(".")[0])
+        for part in name.split(".")[1:]:
             obj = getattr(obj, part, None)
         if isinstance(obj, type):
             return obj
     raise ValueError(
-        f"the parameter holds an object of class {path!r}, which is not defined here: import "
-        "its module first (in the step: import it in the OP's module, and ship it with "
-        "upload_packages / python_packages)"
+        f"the parameter holds an object of class {path!r}, which cannot be imported here: make "
+        "its module importable (in the step: ship it with upload_packages / python_packages)"
     )
 
 
@@ -114,6 +153,8 @@ def from_jsonpickle(data: Any, depth: int = 0) -> Any:
         return tuple(from_jsonpickle(v, depth + 1) for v in data["py/tuple"])
     if "py/set" in data and len(data) == 1:
         return set(from_jsonpickle(v, depth + 1) for v in data["py/set"])
+    if "py/type" in data and len(data) == 1:
+        return _find_class(str(data["py/type"]))
     if "py/object" in data:
         cls = _find_class(str(data["py/object"]))
         obj = cls.__new__(cls)

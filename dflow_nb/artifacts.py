@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import config
+from .path_text import confine
 
 __all__ = [
     "S3Artifact",
@@ -357,8 +358,6 @@ def _local_path(key: str) -> Path:
     made under another store, ``S3Artifact.to_argo_source``) is its own place; a relative key is
     data, so it stays below the store or the work folder (``path_text.confine``).
     """
-    from .path_text import confine
-
     if os.path.isabs(key):
         return Path(key)
     src = confine(_store(), key, "artifact key")

@@ -687,7 +687,7 @@ wf.add([
     Step("flaky", template=PythonOPTemplate(flaky, retry_on_transient_error=2),
          parameters={"marker": str(MARK)}),
 ])
-wf.submit()
+wf.submit(wait=False)  # the cell returns; the next cell waits (busy kernel)
 wf""",
     'print("PHASE", wf.wait(timeout=120))',
 ]

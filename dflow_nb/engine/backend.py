@@ -330,9 +330,9 @@ class LocalBackend:
                     journal.write_status()
                     record.close()
                 finally:
-                    run.status.finished.set()
                     loop.close()
-                    _let_go(run)
+                    _let_go(run)  # before waiters wake: once wait() returns, it is held weakly
+                    run.status.finished.set()
             if interrupted is not None:
                 raise interrupted
 

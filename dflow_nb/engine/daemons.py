@@ -26,13 +26,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
-__all__ = ["READY_AFTER", "run_daemon", "stop_scope"]
+__all__ = ["READY_AFTER", "mark_daemoned", "run_daemon", "stop_scope"]
 
 READY_AFTER = 0.3  # seconds a daemon's process must stay up to count as running and ready
 
 
 def _running(self: Scheduler) -> dict[str, asyncio.Future[Any]]:
     return self.__dict__.setdefault("_daemon_tasks", {})  # type: ignore[no-any-return]
+
+
+def _daemoned(self: Scheduler) -> dict[str, None]:
+    """Ids of the nodes marked daemoned, in order: a scope's end looks only at these (not at
+    every node of the run, which made a big run's many scope ends quadratic)."""
+    return self.__dict__.setdefault("_daemoned_nodes", {})  # type: ignore[no-any-return]
+
+
+def mark_daemoned(self: Scheduler, nid: str) -> None:
+    """The node (a daemon's pod, or its Retry node) runs as a daemon: ``daemoned: true``."""
+    self.status.update(nid, phase="Running", daemoned=True)
+    _daemoned(self)[nid] = None
 
 
 def _stopping(self: Scheduler) -> set[str]:
@@ -56,7 +68,7 @@ async def run_daemon(
         _ended(self, node["id"])
         return
     nid = node["id"]
-    self.status.update(nid, phase="Running", daemoned=True)
+    mark_daemoned(self, nid)
     _running(self)[nid] = task
     task.add_done_callback(lambda t: _exited(self, nid, t))
 
@@ -74,14 +86,18 @@ def _ended(self: Scheduler, nid: str) -> None:
     if node.get("phase") == "Succeeded":
         self._finish(node, "Failed", node.get("message"))
     self.status.update(nid, daemoned=None)
+    _daemoned(self).pop(nid, None)
 
 
 async def stop_scope(self: Scheduler, boundary: str | None) -> None:
     """``killDaemonedChildren``: stop the daemons whose boundary is ``boundary``; they succeed."""
+    daemoned = _daemoned(self)
+    if not daemoned:
+        return
     nodes = [
         n
-        for n in list(self.status.nodes.values())
-        if n.get("daemoned") and n.get("boundaryID") == boundary
+        for n in (self.status.nodes.get(nid) for nid in list(daemoned))
+        if n is not None and n.get("daemoned") and n.get("boundaryID") == boundary
     ]
     for n in nodes:
         nid = n["id"]
@@ -95,3 +111,4 @@ async def stop_scope(self: Scheduler, boundary: str | None) -> None:
                 pass
         self._finish(n, "Succeeded")
         self.status.update(nid, daemoned=None, message=None)
+        daemoned.pop(nid, None)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import daemons
 from .common import (
     StepError,
     _backoff_wait,
@@ -73,7 +74,7 @@ async def _run_retry(
         last = self.status.nodes[child["id"]]
         phase = last.get("phase")
         if last.get("daemoned"):  # the daemon runs: so does its Retry node, until its scope ends
-            self.status.update(node["id"], phase="Running", daemoned=True)
+            daemons.mark_daemoned(self, node["id"])
             return self.status.nodes[node["id"]]
         if phase == "Succeeded":
             break

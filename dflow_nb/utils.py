@@ -38,14 +38,15 @@ _REEXPORTS: dict[str, str] = {
     "copy_s3": "dflow_nb.storage.objects",
     "StorageClient": "dflow_nb.storage.base",
     "MinioClient": "dflow_nb.storage.minio_client",
+    # dflow's dotted-key rules, written once in the (stdlib-only) step runtime
+    "flatten": "dflow_nb.runtime.artifacts",
+    "expand": "dflow_nb.runtime.artifacts",
 }
 
 __all__ = sorted(
     [
         *_REEXPORTS,
         "copy_file",
-        "expand",
-        "flatten",
         "force_move",
         "get_md5",
         "linktree",
@@ -160,49 +161,6 @@ def run_command(
     if raise_error:
         assert code == 0, f"Command {args} failed: \n{err}"
     return code, out, err
-
-
-def flatten(d: list[Any] | dict[str, Any]) -> dict[str, Any]:
-    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b.0": 1, "a.b.1": 2}`` (dflow's dotted keys)."""
-    flat: dict[str, Any] = {}
-
-    def walk(obj: Any, prefix: str) -> None:
-        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
-        for k, v in items:
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if isinstance(v, (list, dict)):
-                walk(v, key)
-            else:
-                flat[key] = v
-
-    walk(d, "")
-    return flat
-
-
-def expand(d: dict[str, Any]) -> list[Any] | dict[str, Any]:
-    """The inverse of :func:`flatten`: dotted keys back to nested dicts, integer keys to lists."""
-    tree: dict[str, Any] = {}
-    for key, value in d.items():
-        *parents, last = str(key).split(".")
-        node = tree
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return _lists(tree)
-
-
-def _lists(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    node = {k: _lists(v) for k, v in node.items()}
-    try:
-        indices = [int(k) for k in node]
-    except ValueError:
-        return node
-    out: list[Any] = [None] * (max(indices) + 1 if indices else 0)
-    for k, v in node.items():
-        out[int(k)] = v
-    return out
 
 
 def get_md5(path: os.PathLike[str] | str) -> str:

@@ -228,6 +228,8 @@ async def _run_pod(
                 if prog and prog != self.status.nodes[node["id"]].get("progress"):
                     self.status.update(node["id"], progress=prog)
                 said = read_pod_status(step_dir)
+                if said is not None and said["phase"] == "Pending":
+                    poll = 0.5  # a queued job: its reason and its start are followed closely
                 if said is not None and said["phase"] in ("Pending", "Running"):
                     current = self.status.nodes[node["id"]]
                     if (current.get("phase"), current.get("message")) != (

@@ -29,14 +29,9 @@ from dflow_nb import ShellOPTemplate, Step, Workflow, config  # noqa: E402
 from dflow_nb.python import PythonOPTemplate  # noqa: E402
 
 
-def marked_processes() -> list[int]:
-    """Pids (other than this one and its lifeline) whose environment has this run's marker."""
-    from dflow_nb.engine.lifeline import lifeline_pid
-    from dflow_nb.engine.pool import get_pool
-
-    mark = f"I13_MARK={os.environ['I13_MARK']}".encode()
-    # the idle warm workers stay for the next workflow (they run no step): not left behind
-    skip = {os.getpid(), lifeline_pid(), *get_pool().worker_pids()}
+def processes_with(mark: str, skip: frozenset[int] | set[int] = frozenset()) -> list[int]:
+    """Pids, not in ``skip`` and not zombies, whose environment has ``I13_MARK=<mark>``."""
+    needle = f"I13_MARK={mark}".encode()
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in skip:
@@ -48,9 +43,19 @@ def marked_processes() -> list[int]:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if mark in env and state != b"Z":
+        if needle in env and state != b"Z":
             out.append(int(entry))
     return out
+
+
+def marked_processes() -> list[int]:
+    """Pids (other than this one and its lifeline) whose environment has this run's marker."""
+    from dflow_nb.engine.lifeline import lifeline_pid
+    from dflow_nb.engine.pool import get_pool
+
+    # the idle warm workers stay for the next workflow (they run no step): not left behind
+    skip = {os.getpid(), lifeline_pid(), *get_pool().worker_pids()}
+    return processes_with(os.environ["I13_MARK"], skip)
 
 
 def build(scenario: str) -> Workflow:

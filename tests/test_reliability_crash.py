@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from reliability_kernel import processes_with
 
 from dflow_nb import Workflow, config
 
@@ -31,21 +32,7 @@ def _debug_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _marked(mark: str) -> list[int]:
-    needle = f"I13_MARK={mark}".encode()
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in env and state != b"Z":
-            out.append(int(entry))
-    return out
+    return processes_with(mark)
 
 
 def _kernel(
